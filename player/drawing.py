@@ -1,0 +1,117 @@
+"""The stroke JSON drawing format, the one drawing format everywhere:
+
+    {"canvas": [W, H], "brush": B, "strokes": [[[x, y], ...], ...]}
+
+in screen pixels, y pointing down. A correction (a drawing the user labelled in the player)
+adds "label": "42", the digits it shows, and is what `digits-train --extra DIR` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class DrawingError(ValueError):
+    """A drawing file that cannot be used; the message is one line naming the file."""
+
+
+@dataclass
+class Drawing:
+    canvas: tuple[int, int] = (480, 480)
+    brush: float = 16.0
+    strokes: list[list[tuple[float, float]]] = field(default_factory=list)
+    label: str | None = None
+
+    def to_json(self) -> dict:
+        data = {
+            "canvas": list(self.canvas),
+            "brush": self.brush,
+            "strokes": [[[round(x, 2), round(y, 2)] for x, y in s] for s in self.strokes],
+        }
+        if self.label is not None:
+            data["label"] = self.label
+        return data
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def parse_drawing(data) -> Drawing:
+    """Validate decoded JSON; raises ValueError with a short reason."""
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object with canvas, brush and strokes")
+    for key in ("canvas", "strokes"):
+        if key not in data:
+            raise ValueError(f'missing "{key}"')
+    canvas = data["canvas"]
+    if not (isinstance(canvas, list) and len(canvas) == 2):
+        raise ValueError('"canvas" must be [width, height]')
+    w, h = (_number(v, "canvas size") for v in canvas)
+    if w <= 0 or h <= 0:
+        raise ValueError(f'"canvas" must be positive, got {canvas}')
+    brush = _number(data.get("brush", 16.0), '"brush"')
+    if not isinstance(data["strokes"], list):
+        raise ValueError('"strokes" must be a list of strokes')
+    strokes = []
+    for i, stroke in enumerate(data["strokes"]):
+        if not isinstance(stroke, list):
+            raise ValueError(f"stroke {i} must be a list of [x, y] points")
+        points = []
+        for p in stroke:
+            if not (isinstance(p, list) and len(p) == 2):
+                raise ValueError(f"stroke {i} has a point that is not [x, y]: {p!r}")
+            points.append((_number(p[0], f"stroke {i} x"), _number(p[1], f"stroke {i} y")))
+        strokes.append(points)
+    label = data.get("label")
+    if label is not None and not (isinstance(label, str) and label.isdigit()):
+        raise ValueError(f'"label" must be a string of digits, got {label!r}')
+    return Drawing((int(w), int(h)), brush, strokes, label)
+
+
+def load_drawing(path: str | Path) -> Drawing:
+    """Read a stroke JSON file; DrawingError (one line, names the file) if unusable."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DrawingError(f"{path}: cannot read ({e.strerror or e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DrawingError(f"{path}: not JSON ({str(e).splitlines()[0]})") from None
+    try:
+        return parse_drawing(data)
+    except ValueError as e:
+        raise DrawingError(f"{path}: not a stroke drawing: {e}") from None
+
+
+def save_new(folder: Path, stem: str, payloads: dict[str, bytes]) -> dict[str, Path]:
+    """Write files `stem[-n].ext` for each extension in `payloads`, never overwriting.
+
+    Picks the first n for which none of the names exists, and creates each file with
+    O_EXCL so a file that appears meanwhile is not clobbered either. Returns the paths.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(10_000):
+        name = stem if n == 0 else f"{stem}-{n}"
+        paths = {ext: folder / f"{name}{ext}" for ext in payloads}
+        if any(p.exists() for p in paths.values()):
+            continue
+        written = []
+        try:
+            for ext, data in payloads.items():
+                fd = os.open(paths[ext], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                written.append(paths[ext])
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+        except FileExistsError:
+            for p in written:
+                p.unlink(missing_ok=True)
+            continue
+        return paths
+    raise OSError(f"{folder}: no free file name for {stem}")

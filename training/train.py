@@ -1,0 +1,336 @@
+"""digits-train: train the digit CNN on MNIST and on pen ink, write the model and its metrics.
+
+The story: prepare data (MNIST scans + real pen trajectories drawn through the player's own
+preprocessing), build the model, train with augmentation and a learning-rate schedule,
+evaluate on the MNIST test set and on the pen digits of writers it never saw, report.
+
+    digits-train --data ../shared/data/mnist.npz              # the shipped model
+    digits-train --quick --out /tmp/q                         # smoke run, < 1 minute
+    digits-train --arch tutorial --out runs/tutorial          # the tutorial baseline
+    digits-train --from models/digits.keras --extra DIR --epochs 3   # learn your handwriting
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from player.drawing import DrawingError, load_drawing
+from player.preprocess import PREPROCESS_VERSION, split_digits, strokes_to_image
+from training import pendigits
+from training.data import DataError, data_files, load_mnist, sha256
+
+# defaults, all overridable from the command line
+EPOCHS = 16
+BATCH_SIZE = 128
+LEARNING_RATE = 2e-3  # peak of the warm-up + cosine schedule
+PEN_COPIES = 4  # renderings of each training pen digit: one as the player draws it, the rest distorted
+EXTRA_COPIES = 20  # a user's corrections are few; repeat them so a few epochs learn them
+SEED = 1
+QUICK_IMAGES = 3000
+TUTORIAL_EPOCHS = 10
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from training import __version__
+
+    p = argparse.ArgumentParser(prog="digits-train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--data", help="MNIST .npz (Keras layout) or folder of IDX files; default $DIGITS_MNIST, "
+                                  "else keras.datasets.mnist.load_data()")
+    p.add_argument("--pen", help=f"UNIPEN pen digits to train on (default {pendigits.DEFAULT_PEN} when present)")
+    p.add_argument("--no-pen", action="store_true", help="train on MNIST only")
+    p.add_argument("--extra", action="append", default=[], metavar="DIR",
+                   help="folder of corrected drawings saved by the player (stroke JSON with a label); repeatable")
+    p.add_argument("--from", dest="from_model", metavar="MODEL", help="start from these weights (.keras), e.g. to "
+                                                                      "fine-tune on --extra")
+    p.add_argument("--arch", choices=["digits", "tutorial"], default="digits")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    p.add_argument("--lr", type=float, default=LEARNING_RATE)
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--out", type=Path, default=Path("models"), help="output folder (default: models/)")
+    p.add_argument("--h5", action="store_true", help="also write digits.h5 (the tutorial's format)")
+    p.add_argument("--quick", action="store_true", help=f"{QUICK_IMAGES} images, 1 epoch: a smoke run")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    p.add_argument("--force", action="store_true", help="replace the model in --out even if it was better")
+    args = p.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = 1 if args.quick else TUTORIAL_EPOCHS if args.arch == "tutorial" else EPOCHS
+    if args.epochs < 1 or args.batch_size < 1:
+        p.error("--epochs and --batch-size must be at least 1")
+    return args
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_extra(folders: list[str]) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """Corrections saved by the player: each file is a drawing labelled with its digits."""
+    images, labels, files = [], [], []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DataError(f"{folder}: --extra needs a folder of labelled stroke JSON files")
+        for path in sorted(folder.glob("*.json")):
+            try:
+                drawing = load_drawing(path)
+            except DrawingError as e:
+                print(f"skipping {e}", file=sys.stderr)
+                continue
+            digits = split_digits(drawing.strokes)
+            if not drawing.label or len(digits) != len(drawing.label):
+                print(f"skipping {path}: label {drawing.label!r} does not match {len(digits)} drawn digits",
+                      file=sys.stderr)
+                continue
+            for strokes, label in zip(digits, drawing.label, strict=True):
+                images.append(strokes_to_image(strokes))
+                labels.append(int(label))
+            files.append(path)
+    if not images:
+        return np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.uint8), files
+    return np.stack(images), np.array(labels, np.uint8), files
+
+
+def prepare_data(args):
+    """Training arrays, validation arrays (unseen writers' pen digits) and the files used."""
+    x_train, y_train, x_test, y_test = load_mnist(args.data)
+    files = data_files(args.data)
+    if args.quick:
+        x_train, y_train = x_train[:QUICK_IMAGES], y_train[:QUICK_IMAGES]
+        x_test, y_test = x_test[:1000], y_test[:1000]
+    parts = {"mnist": (x_train.astype(np.float32) / 255.0, y_train)}
+
+    pen_path = None if args.no_pen or args.arch == "tutorial" else args.pen or (
+        pendigits.DEFAULT_PEN if pendigits.DEFAULT_PEN.exists() else None)
+    x_val = y_val = None
+    if pen_path:
+        try:
+            digits = pendigits.load_unipen(pen_path)
+        except pendigits.PenDataError as e:
+            raise DataError(str(e)) from None
+        files.append(Path(pen_path))
+        train_digits, val_digits = pendigits.split_writers(digits)
+        if args.quick:
+            train_digits, val_digits = train_digits[:600], val_digits[:300]
+        copies = 1 if args.quick else PEN_COPIES
+        t0 = time.time()
+        parts["pen"] = pendigits.render(train_digits, copies=copies, seed=args.seed)
+        x_val, y_val = pendigits.render(val_digits, copies=1)
+        print(f"rendered {len(parts['pen'][0]) + len(x_val)} pen digits in {time.time() - t0:.0f} s "
+              f"(validation writers {list(pendigits.VALIDATION_WRITERS)}: {len(x_val)} digits)")
+    if args.extra:
+        x_extra, y_extra, extra_files = load_extra(args.extra)
+        files += extra_files
+        if len(x_extra):
+            parts["extra"] = (np.repeat(x_extra, EXTRA_COPIES, axis=0), np.repeat(y_extra, EXTRA_COPIES))
+        print(f"extra: {len(x_extra)} corrected digits from {len(extra_files)} drawings")
+    if x_val is None:
+        # no pen digits: hold out the end of MNIST's training set instead
+        (x, y), n = parts["mnist"], min(5000, len(parts["mnist"][0]) // 10)
+        parts["mnist"] = (x[:-n], y[:-n])
+        x_val, y_val = x[-n:], y[-n:]
+    x = np.concatenate([v[0] for v in parts.values()])[..., None]
+    y = np.concatenate([v[1] for v in parts.values()]).astype(np.int32)
+    counts = {k: len(v[1]) for k, v in parts.items()}
+    test = (x_test.astype(np.float32)[..., None] / 255.0, y_test.astype(np.int32))
+    return (x, y), (x_val[..., None], y_val.astype(np.int32)), test, counts, files
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(args) -> int:
+    import keras
+    import tensorflow as tf
+
+    from training import report
+    from training.model import build_augmenter, build_model, build_tutorial_model
+
+    keras.utils.set_random_seed(args.seed)
+    command = "digits-train " + shlex.join(sys.argv[1:])
+    (x, y), (x_val, y_val), (x_test, y_test), counts, files = prepare_data(args)
+    print(f"training on {len(x)} images {counts}, validating on {len(x_val)}")
+
+    out = args.out
+    ckpt_dir = out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    last_ckpt, best_ckpt, state_file = ckpt_dir / "last.keras", ckpt_dir / "best.keras", ckpt_dir / "state.json"
+
+    steps_per_epoch = -(-len(x) // args.batch_size)
+    gpus = tf.config.list_logical_devices("GPU")
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    initial_epoch, history, elapsed = 0, {}, 0.0
+    with strategy.scope():
+        if args.resume:
+            if not last_ckpt.exists():
+                raise DataError(f"{last_ckpt}: nothing to resume (no checkpoint)")
+            model = keras.models.load_model(last_ckpt)
+            state = json.loads(state_file.read_text())
+            initial_epoch, history, elapsed = state["epoch"], state["history"], state["train_seconds"]
+            print(f"resuming from epoch {initial_epoch} of {args.epochs}")
+        else:
+            if args.from_model:
+                try:
+                    model = keras.models.load_model(args.from_model)
+                except Exception as e:  # keras raises many types for a bad file
+                    raise DataError(f"{args.from_model}: cannot load Keras model ({str(e).splitlines()[0]})") from None
+            else:
+                model = build_tutorial_model() if args.arch == "tutorial" else build_model()
+            if args.arch == "tutorial":
+                optimizer = keras.optimizers.Adam()
+            else:
+                total = steps_per_epoch * args.epochs
+                warmup = min(steps_per_epoch, total // 4)
+                schedule = keras.optimizers.schedules.CosineDecay(
+                    args.lr / 20, total - warmup, alpha=0.01, warmup_target=args.lr, warmup_steps=warmup)
+                optimizer = keras.optimizers.Adam(schedule)
+            model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    train_ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed).batch(args.batch_size)
+    if args.arch != "tutorial":
+        augment = build_augmenter(args.seed)
+        train_ds = train_ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
+
+    class Checkpoint(keras.callbacks.Callback):
+        """Every epoch: last checkpoint + state for --resume; best (by val loss) kept apart."""
+
+        def __init__(self):
+            super().__init__()
+            self.best = min(history.get("val_loss", [np.inf]))
+            self.t0 = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            for k, v in (logs or {}).items():
+                history.setdefault(k, []).append(float(v))
+            self.model.save(last_ckpt)
+            if logs["val_loss"] < self.best:
+                self.best = logs["val_loss"]
+                self.model.save(best_ckpt)
+            state = {"epoch": epoch + 1, "history": history, "train_seconds": elapsed + time.time() - self.t0}
+            state_file.write_text(json.dumps(state))
+
+    t0 = time.time()
+    try:
+        model.fit(train_ds, validation_data=(x_val, y_val), epochs=args.epochs, initial_epoch=initial_epoch,
+                  callbacks=[Checkpoint()], verbose=1 if sys.stdout.isatty() else 2)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {best_ckpt.name}); "
+              f"continue with: {command} --resume", file=sys.stderr)
+        return 130
+    train_seconds = elapsed + time.time() - t0
+
+    # ------------------------------------------------------------ evaluate and report
+    final = keras.models.load_model(best_ckpt) if best_ckpt.exists() else model
+    probs_test = final.predict(x_test, batch_size=512, verbose=0)
+    probs_val = final.predict(x_val, batch_size=512, verbose=0)
+    pred_test = probs_test.argmax(1)
+    test_acc = float((pred_test == y_test).mean())
+    val_acc = float((probs_val.argmax(1) == y_val).mean())
+    print(f"MNIST test accuracy {test_acc:.4%} ({int((pred_test != y_test).sum())} wrong of {len(y_test)}); "
+          f"pen digits of unseen writers {val_acc:.4%}; {train_seconds:.0f} s")
+
+    metrics = {
+        "model": "model_Mnist.h5" if args.arch == "tutorial" else "digits.keras",
+        "arch": args.arch,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "gpus": len(gpus)},
+        "seed": args.seed,
+        "epochs": len(history.get("loss", [])),
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "train_seconds": round(train_seconds, 1),
+        "train_images": counts,
+        "mnist_test_accuracy": round(test_acc, 6),
+        "mnist_test_errors": int((pred_test != y_test).sum()),
+        "mnist_test_count": int(len(y_test)),
+        "mnist_test_per_class": {str(k): round(float((pred_test[y_test == k] == k).mean()), 6) for k in range(10)},
+        "pen_val_accuracy": round(val_acc, 6) if "pen" in counts else None,
+        "pen_val_writers": list(pendigits.VALIDATION_WRITERS) if "pen" in counts else [],
+        "pen_val_count": int(len(y_val)) if "pen" in counts else 0,
+        "validation_accuracy": round(val_acc, 6),
+        "preprocess_version": PREPROCESS_VERSION,
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+                     "numpy": np.__version__},
+        "data_files": {str(f): sha256(f) for f in files},
+        "history": {k: [round(v, 5) for v in vs] for k, vs in history.items()},
+    }
+    write_outputs(final, metrics, args, out)
+
+    report_dir = out / "report"
+    report_dir.mkdir(exist_ok=True)
+    report.learning_curves(history, report_dir / "learning_curves.png")
+    report.confusion_matrix(y_test, pred_test, report_dir / "confusion_matrix.png",
+                            f"MNIST test: {test_acc:.2%}")
+    report.error_grid(x_test, y_test, probs_test, report_dir / "mnist_errors.png", "MNIST test")
+    if "pen" in counts:
+        report.error_grid(x_val, y_val, probs_val, report_dir / "pen_val_errors.png", "pen digits, unseen writers")
+    print(f"wrote {out}/: {metrics['model']}, metrics.json, report/")
+    return 0
+
+
+def _score(m: dict) -> tuple[float, float]:
+    return (m.get("mnist_test_accuracy") or 0.0, m.get("pen_val_accuracy") or 0.0)
+
+
+def write_outputs(model, metrics: dict, args, out: Path) -> None:
+    """Write the model and metrics.json; never silently replace a better model."""
+    name = metrics["model"]
+    old_metrics_file = out / "metrics.json"
+    if (out / name).exists() and old_metrics_file.exists():
+        try:
+            old = json.loads(old_metrics_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            old = {}
+        comparable = old.get("mnist_test_count") == metrics["mnist_test_count"]
+        if comparable and _score(old) > _score(metrics) and not args.force:
+            kept = name
+            name = f"{Path(name).stem}-{datetime.now():%Y%m%d-%H%M%S}{Path(name).suffix}"
+            metrics["model"] = name
+            print(f"kept {out / kept}: it is better (MNIST test, pen) {_score(old)} > {_score(metrics)}; "
+                  f"this run saved as {out / name} (--force replaces)")
+            model.save(out / name)
+            (out / f"{Path(name).stem}.metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+            return
+        print(f"replacing {out / name} (MNIST test {old.get('mnist_test_accuracy')} -> "
+              f"{metrics['mnist_test_accuracy']}, pen {old.get('pen_val_accuracy')} -> {metrics['pen_val_accuracy']})")
+    tmp = out / f".{name}.tmp{Path(name).suffix}"
+    model.save(tmp)
+    os.replace(tmp, out / name)
+    if args.h5 and args.arch != "tutorial":
+        model.save(out / "digits.h5")
+    old_metrics_file.write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        print("digits-train needs TensorFlow: pip install 'digits[train]'", file=sys.stderr)
+        return 2
+    try:
+        return train(args)
+    except DataError as e:
+        print(f"digits-train: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted before training started; nothing written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
