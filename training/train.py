@@ -65,6 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     p.add_argument("--force", action="store_true", help="replace the model in --out even if it was better")
     args = p.parse_args(argv)
+    args.command = "digits-train " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.epochs is None:
         args.epochs = 1 if args.quick else TUTORIAL_EPOCHS if args.arch == "tutorial" else EPOCHS
     if args.epochs < 1 or args.batch_size < 1:
@@ -158,7 +159,7 @@ def train(args) -> int:
     from training.model import build_augmenter, build_model, build_tutorial_model
 
     keras.utils.set_random_seed(args.seed)
-    command = "digits-train " + shlex.join(sys.argv[1:])
+    command = args.command
     (x, y), (x_val, y_val), (x_test, y_test), counts, files = prepare_data(args)
     print(f"training on {len(x)} images {counts}, validating on {len(x_val)}")
 
@@ -223,7 +224,9 @@ def train(args) -> int:
 
     t0 = time.time()
     try:
+        # shuffle=False: the tf.data pipeline already shuffles (Keras would warn and ignore it)
         model.fit(train_ds, validation_data=(x_val, y_val), epochs=args.epochs, initial_epoch=initial_epoch,
+                  shuffle=False,
                   callbacks=[Checkpoint()], verbose=1 if sys.stdout.isatty() else 2)
     except KeyboardInterrupt:
         print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {best_ckpt.name}); "
