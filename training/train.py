@@ -19,7 +19,7 @@ import platform
 import shlex
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -247,7 +247,7 @@ def train(args) -> int:
     metrics = {
         "model": "model_Mnist.h5" if args.arch == "tutorial" else "digits.keras",
         "arch": args.arch,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "gpus": len(gpus)},
         "seed": args.seed,
