@@ -1,0 +1,7 @@
+"""`python -m export`: the same as `digits-export`."""
+
+import sys
+
+from export.onnx_export import main
+
+sys.exit(main())

@@ -1,0 +1,352 @@
+"""digits-export: a small Keras model through the real export, then everything the player relies on.
+
+One session fixture trains the shipped architecture for two epochs on the 2,000-image MNIST
+subset (seconds, ~95%) and exports it once with --quantize; most tests read those files. The
+checks that must fail the export (parity, size, int8 accuracy) are driven by tightening the
+module's limits, and bad inputs run the real command line, so stderr is what a user sees.
+"""
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from export import onnx_export  # noqa: E402
+from player.model import Model  # noqa: E402
+from player.preprocess import PREPROCESS_VERSION  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAINING_METRICS = {"command": "digits-train --test", "created": "2026-01-02T03:04:05+00:00",
+                    "mnist_test_accuracy": 0.5, "pen_val_accuracy": 0.25, "preprocess_version": PREPROCESS_VERSION,
+                    "history": {"loss": [1.0]}}
+
+
+def run_main(argv, **limits):
+    """onnx_export.main in this process (TensorFlow is imported once per session); returns rc, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in limits.items():
+            mp.setattr(onnx_export, name, value)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = onnx_export.main([str(a) for a in argv])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def run_cli(*args, **kwargs):
+    """`python -m export ...` in a fresh process: exit status and stderr exactly as a user gets them."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "export", *map(str, args)], capture_output=True, text=True,
+                          cwd=kwargs.get("cwd", ROOT), env=env, timeout=120)
+
+
+def onnx_files(folder: Path) -> list[str]:
+    """Anything an export could leave behind: .onnx files and temporary .part files."""
+    return sorted(p.name for p in folder.iterdir() if p.suffix in (".onnx", ".part", ".probe"))
+
+
+@pytest.fixture(scope="session")
+def keras_model(mnist_small, tmp_path_factory) -> Path:
+    """models/digits.keras in miniature: the real architecture, 2 epochs on 2,000 images, a metrics.json beside."""
+    import keras
+
+    from training.model import build_model
+
+    x_train, y_train, _, _ = mnist_small
+    keras.utils.set_random_seed(0)
+    model = build_model()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x_train.astype(np.float32)[..., None] / 255, y_train, batch_size=64, epochs=2, verbose=0)
+    folder = tmp_path_factory.mktemp("model")
+    model.save(folder / "digits.keras")
+    (folder / "metrics.json").write_text(json.dumps(TRAINING_METRICS))
+    return folder / "digits.keras"
+
+
+@pytest.fixture(scope="session")
+def exported(keras_model, mnist_small_npz):
+    """One real export with --quantize, next to the model as in models/. The int8 accuracy gate is
+    opened wide here: on 500 test images one flipped digit is 0.2 points; the gate has its own test."""
+    out = keras_model.parent / "digits.onnx"
+    rc, stdout, stderr = run_main(["--model", keras_model, "--out", out, "--data", mnist_small_npz, "--quantize"],
+                                  MAX_INT8_LOSS=1.0)
+    assert rc == 0, stderr
+    return {"fp32": out, "int8": out.with_name("digits.int8.onnx"), "stdout": stdout, "stderr": stderr,
+            "metrics": json.loads((out.parent / "metrics.json").read_text())}
+
+
+@pytest.fixture(scope="session")
+def test_images(mnist_small):
+    _, _, x_test, y_test = mnist_small
+    return x_test.astype(np.float32)[..., None] / 255, y_test
+
+
+def session(path: Path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+# ---------------------------------------------------------------- the exported model
+
+
+def test_onnx_checker_passes_and_opset_is_the_chosen_one(exported):
+    for path in (exported["fp32"], exported["int8"]):
+        proto = onnx.load(path)
+        onnx.checker.check_model(proto, full_check=True)
+        assert {(o.domain, o.version) for o in proto.opset_import} == {("", onnx_export.OPSET)}
+        assert proto.ir_version <= 9, "onnxruntime 1.17, the player's minimum, reads IR <= 9"
+
+
+def test_interface_is_image_in_probabilities_out(exported):
+    for path in (exported["fp32"], exported["int8"]):
+        s = session(path)
+        (inp,), (out,) = s.get_inputs(), s.get_outputs()
+        assert (inp.name, inp.type, inp.shape[1:]) == ("image", "tensor(float)", [28, 28, 1])
+        assert isinstance(inp.shape[0], str), "the batch dimension must be dynamic"
+        assert (out.name, out.type, out.shape[1:]) == ("probabilities", "tensor(float)", [10])
+
+
+@pytest.mark.parametrize("kind", ["fp32", "int8"])
+@pytest.mark.parametrize("batch", [1, 64])
+def test_batches_give_probabilities(exported, test_images, kind, batch):
+    x, _ = test_images
+    (p,) = session(exported[kind]).run(["probabilities"], {"image": x[:batch]})
+    assert p.shape == (batch, 10) and p.dtype == np.float32
+    assert (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_parity_with_keras(exported, keras_model, test_images):
+    """Independent of the export's own check: Keras and onnxruntime agree on all 500 images."""
+    import keras
+
+    x, _ = test_images
+    expected = keras.models.load_model(keras_model, compile=False).predict(x, verbose=0)
+    (got,) = session(exported["fp32"]).run(["probabilities"], {"image": x})
+    assert np.abs(got - expected).max() <= 1e-5
+    assert (got.argmax(1) == expected.argmax(1)).all()
+
+
+def test_metadata(exported, keras_model, test_images):
+    meta = session(exported["fp32"]).get_modelmeta().custom_metadata_map
+    assert len(meta) >= 4
+    assert meta["preprocess_version"] == PREPROCESS_VERSION
+    sha = hashlib.sha256(keras_model.read_bytes()).hexdigest()
+    assert meta["source_sha256"] == sha
+    assert re.fullmatch(rf"1\.\d{{8}}-{sha[:8]}", meta["model_version"])
+    assert meta["opset"] == str(onnx_export.OPSET)
+    assert meta["training_command"] == TRAINING_METRICS["command"]
+    assert float(meta["pen_val_accuracy"]) == TRAINING_METRICS["pen_val_accuracy"]
+    assert meta["mnist_test_images"] == "500"
+    assert "tf2onnx" in meta["converter"] and meta["created"].endswith("+00:00")
+    assert "threshold" not in meta
+    # measured by the export on the .onnx, not copied from metrics.json (which says 0.5)
+    x, y = test_images
+    (p,) = session(exported["fp32"]).run(["probabilities"], {"image": x})
+    assert float(meta["mnist_test_accuracy"]) == pytest.approx((p.argmax(1) == y).mean(), abs=1e-6)
+
+
+def test_player_loads_both_models(exported, test_images):
+    x, _ = test_images
+    for path in (exported["fp32"], exported["int8"]):
+        model = Model(path)
+        assert model.metadata["preprocess_version"] == PREPROCESS_VERSION
+        assert model.predict(x[:3, ..., 0]).shape == (3, 10)
+
+
+def test_int8_model_is_smaller_keeps_metadata_and_is_reported(exported, test_images):
+    fp32, int8 = exported["fp32"], exported["int8"]
+    assert int8.stat().st_size < fp32.stat().st_size / 2
+    meta32 = dict(session(fp32).get_modelmeta().custom_metadata_map)
+    meta8 = dict(session(int8).get_modelmeta().custom_metadata_map)
+    assert "quantization" in meta8
+    differs = {k for k in meta32.keys() | meta8.keys() if meta32.get(k) != meta8.get(k)}
+    assert differs <= {"mnist_test_accuracy", "quantization"}
+    x, y = test_images
+    (p,) = session(int8).run(["probabilities"], {"image": x})
+    assert float(meta8["mnist_test_accuracy"]) == pytest.approx((p.argmax(1) == y).mean(), abs=1e-6)
+    section = exported["metrics"]["export"]["int8"]
+    assert section["size_bytes"] == int8.stat().st_size
+    assert section["mnist_test_accuracy"] == pytest.approx(float(meta8["mnist_test_accuracy"]), abs=1e-6)
+    assert "onnx int8" in exported["stdout"]
+
+
+def test_metrics_json_gets_an_export_section_and_keeps_training_keys(exported):
+    metrics = exported["metrics"]
+    for key, value in TRAINING_METRICS.items():
+        assert metrics[key] == value
+    section = metrics["export"]
+    assert section["onnx"] == "digits.onnx"
+    assert section["size_bytes"] == exported["fp32"].stat().st_size <= 1_000_000
+    assert section["opset"] == onnx_export.OPSET
+    assert section["parity"]["class_mismatches"] == 0
+    assert 0 <= section["parity"]["max_abs_diff"] <= 1e-5
+    assert section["mnist_test_images"] == 500
+    assert 0 < section["onnx_mnist_test_accuracy"] <= 1
+
+
+def test_summary_table_is_printed(exported):
+    out = exported["stdout"]
+    for label in ("MNIST test images: 500", "accuracy", "max |p - keras|", "class mismatches", "size", "onnx fp32"):
+        assert label in out
+    assert "wrote" in out
+
+
+def test_files_are_readable_by_others(exported):
+    """Written through a private temporary file, the result still has an ordinary file's mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    assert exported["fp32"].stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_h5_model_exported_into_another_folder(keras_model, mnist_small_npz, tmp_path):
+    """The tutorial's .h5 format works too; a folder without metrics.json gets the training ones copied."""
+    import keras
+
+    h5 = tmp_path / "src" / "model.h5"
+    h5.parent.mkdir()
+    keras.models.load_model(keras_model).save(h5)
+    (h5.parent / "metrics.json").write_text(json.dumps(TRAINING_METRICS))
+    out_dir = tmp_path / "new" / "folder"  # created by the export
+    rc, _, stderr = run_main(["--model", h5, "--out", out_dir / "digits.onnx", "--data", mnist_small_npz,
+                              "--limit", 100])
+    assert rc == 0, stderr
+    assert "--limit" in stderr  # a model checked on a subset says so
+    assert Model(out_dir / "digits.onnx").metadata["source_file"] == "model.h5"
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["command"] == TRAINING_METRICS["command"] and metrics["export"]["mnist_test_images"] == 100
+
+
+# ---------------------------------------------------------------- checks that fail the export
+
+
+@pytest.mark.parametrize("limit, message", [
+    ("PARITY_ATOL", "parity check failed"),
+    ("MAX_ONNX_BYTES", "bytes, more than"),
+    ("MAX_INT8_LOSS", "int8 MNIST test accuracy"),
+])
+def test_failed_check_exits_1_and_replaces_nothing(keras_model, mnist_small_npz, tmp_path, limit, message):
+    out = tmp_path / "digits.onnx"
+    out.write_bytes(b"the previous model")
+    (tmp_path / "metrics.json").write_text('{"kept": true}')
+    rc, stdout, stderr = run_main(["--model", keras_model, "--out", out, "--data", mnist_small_npz, "--limit", 100,
+                                   "--quantize"], **{limit: -1})
+    assert rc == 1
+    assert len(stderr.strip().splitlines()) == 1 and message in stderr and str(tmp_path) in stderr
+    assert "class mismatches" in stdout, "the numbers come with the failure"
+    assert out.read_bytes() == b"the previous model"
+    assert onnx_files(tmp_path) == ["digits.onnx"]
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"kept": True}
+
+
+def test_nan_outputs_fail_the_parity_check(keras_model, mnist_small_npz, tmp_path):
+    """A comparison with NaN is False: the check must be written so that NaN fails it."""
+    out = tmp_path / "digits.onnx"
+    rc, _, stderr = run_main(["--model", keras_model, "--out", out, "--data", mnist_small_npz, "--limit", 50],
+                             onnx_predict=lambda model, x: np.full((len(x), 10), np.nan, np.float32))
+    assert rc == 1 and "parity check failed" in stderr
+    assert onnx_files(tmp_path) == []
+
+
+# ---------------------------------------------------------------- bad input: exit 2, one line, nothing written
+
+
+def test_out_must_be_an_onnx_file(keras_model):
+    result = run_cli("--model", keras_model, "--out", keras_model)
+    assert result.returncode == 2 and "--out must name an .onnx file" in result.stderr
+
+
+def _missing(tmp_path):
+    return tmp_path / "nothing.keras", tmp_path / "digits.onnx"
+
+
+def _corrupt(tmp_path):
+    bad = tmp_path / "digits.keras"
+    bad.write_bytes(np.random.default_rng(0).bytes(4096))
+    return bad, tmp_path / "digits.onnx"
+
+
+def _text(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a model\n")
+    return bad, tmp_path / "digits.onnx"
+
+
+def _npz(tmp_path):
+    bad = tmp_path / "weights.npz"
+    np.savez(bad, w=np.zeros(3))
+    return bad, tmp_path / "digits.onnx"
+
+
+def _npz_named_keras(tmp_path):
+    bad = tmp_path / "digits.keras"  # a zip, as a .keras file is, but no Keras model inside
+    np.savez(tmp_path / "w.npz", w=np.zeros(3))
+    (tmp_path / "w.npz").rename(bad)
+    return bad, tmp_path / "digits.onnx"
+
+
+def _h5_garbage(tmp_path):
+    bad = tmp_path / "model.h5"
+    bad.write_bytes(b"<html>404</html>")
+    return bad, tmp_path / "digits.onnx"
+
+
+@pytest.mark.parametrize("make", [_missing, _corrupt, _text, _npz, _npz_named_keras, _h5_garbage])
+def test_bad_model_file(make, mnist_small_npz, tmp_path):
+    model, out = make(tmp_path)
+    result = run_cli("--model", model, "--out", out, "--data", mnist_small_npz)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert str(model) in result.stderr
+    assert onnx_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["parent is a file", "out is inside a file"])
+def test_unwritable_output(where, keras_model, mnist_small_npz, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    out = blocker / "digits.onnx" if where == "parent is a file" else blocker / "sub" / "digits.onnx"
+    result = run_cli("--model", keras_model, "--out", out, "--data", mnist_small_npz)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and str(out) in result.stderr
+    assert onnx_files(tmp_path) == []
+
+
+def test_bad_data_file(keras_model, tmp_path):
+    bad = tmp_path / "mnist.npz"
+    bad.write_text("not numbers")
+    result = run_cli("--model", keras_model, "--out", tmp_path / "digits.onnx", "--data", bad)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and str(bad) in result.stderr
+    assert onnx_files(tmp_path) == []
+
+
+def test_without_tensorflow_says_what_to_install(keras_model, mnist_small_npz, tmp_path):
+    code = ("import sys; sys.modules['tensorflow'] = None; from export.onnx_export import main; "
+            f"sys.exit(main(['--model', {str(keras_model)!r}, '--out', {str(tmp_path / 'd.onnx')!r}, "
+            f"'--data', {str(mnist_small_npz)!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "pip install 'digits[train]'" in result.stderr
+    assert onnx_files(tmp_path) == []
+
+
+def test_version():
+    from player import __version__
+
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"digits-export {__version__}"
