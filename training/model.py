@@ -96,10 +96,10 @@ def build_augmenter(seed: int) -> keras.Sequential:
     """Small rotations, shifts, zoom and stroke-thickness changes, for training batches only."""
     return keras.Sequential(
         [
-            layers.RandomRotation(12 / 360, fill_mode="constant", seed=seed),
-            layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed + 1),
-            layers.RandomZoom((-0.12, 0.12), fill_mode="constant", seed=seed + 2),
-            RandomThickness(0.6, seed=seed + 3),
+            layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
+            layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed + 1),
+            layers.RandomZoom((-0.1, 0.1), fill_mode="constant", seed=seed + 2),
+            RandomThickness(0.5, seed=seed + 3),
         ],
         name="augmenter",
     )
