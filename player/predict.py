@@ -1,0 +1,231 @@
+"""digits-predict: read the digits in stroke drawings (.json) and pictures, from the command line.
+
+    digits-predict drawing.json photo.png ...        ->  drawing.json: 42
+    digits-predict --json *.json                     ->  one JSON object per line
+
+All files are read first, then the digit images of all of them go through the model in
+batches of --batch-size and the answers are split back per file: a thousand files cost a
+few model calls, not a thousand. A file that cannot be used gets one line naming it and
+the reason (on stderr, or as {"file", "error"} with --json), the others are still read,
+and the exit status is then 1.
+Exit status 2: bad arguments, or a model that is missing, corrupt or made for another
+preprocessing version. Needs numpy, Pillow and onnxruntime only (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from player.drawing import parse_drawing
+from player.model import Model, ModelError
+from player.preprocess import PREPROCESS_VERSION, image_to_digits, strokes_to_digits
+
+# A digit whose top probability is below this is shown as "?". Same default as the player
+# (player/app.py); benchmarks/pen_eval.py prints what each threshold costs and gains.
+DEFAULT_THRESHOLD = 0.6
+DEFAULT_BATCH_SIZE = 256
+MAX_IMAGE_SIDE = 2048  # bigger pictures are reduced first: digits end up 20 px tall anyway
+
+
+class InputError(ValueError):
+    """A file that cannot be read as digits; the message is the reason (one line)."""
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:200] if lines else type(e).__name__
+
+
+def read_drawing(data: bytes) -> np.ndarray:
+    """Stroke JSON bytes -> (n, 28, 28) digit images."""
+    try:
+        decoded = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise InputError(f"not JSON ({_first_line(e)})") from None
+    try:
+        drawing = parse_drawing(decoded)
+    except (ValueError, TypeError, OverflowError) as e:  # OverflowError: integers beyond float range
+        raise InputError(f"not a stroke drawing: {_first_line(e)}") from None
+    return strokes_to_digits(drawing.strokes)
+
+
+def read_picture(data: bytes) -> np.ndarray:
+    """Image file bytes (anything Pillow opens) -> (n, 28, 28) digit images."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im = ImageOps.exif_transpose(im)  # phone photos: upright, as they are displayed
+            factor = max(1, -(-max(im.size) // MAX_IMAGE_SIDE))  # reduce(): mean of factor x factor blocks
+            gray = np.asarray(im.convert("F").reduce(factor), np.float64)
+            if "A" in im.getbands() or "transparency" in im.info:
+                alpha = np.asarray(im.convert("RGBA").getchannel("A").convert("F").reduce(factor)) / 255.0
+                if alpha.min() < 1.0:
+                    # transparent pixels are background: lay the picture on a sheet that contrasts
+                    # with its ink (a dark pen on a transparent sheet -> white paper, and vice versa)
+                    ink = (gray * alpha).sum() / max(alpha.sum(), 1e-9)
+                    gray = gray * alpha + (255.0 if ink < 128 else 0.0) * (1.0 - alpha)
+    except UnidentifiedImageError:
+        raise InputError("not an image (PNG, JPEG, ...) nor a stroke drawing (.json)") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise InputError(f"unreadable image ({_first_line(e)})") from None
+    return image_to_digits(gray)
+
+
+def read_file(path: str) -> np.ndarray:
+    """A drawing or picture file -> (n, 28, 28) digit images, n >= 1; InputError if unusable.
+
+    .json files, and files that start with "{", are stroke drawings; the rest are images."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read ({e.strerror or e})") from None
+    is_drawing = path.lower().endswith(".json") or data.lstrip()[:1] == b"{"
+    try:
+        with np.errstate(all="ignore"):  # absurd coordinates: caught below, not a warning per file
+            images = read_drawing(data) if is_drawing else read_picture(data)
+    except InputError:
+        raise
+    except Exception as e:  # never a traceback for a bad file: name it and go on with the others
+        raise InputError(f"cannot process ({type(e).__name__}: {_first_line(e)})") from None
+    if not len(images):
+        raise InputError("no ink")
+    if not np.isfinite(images).all():
+        raise InputError("cannot process (preprocessing gave non-finite pixels)")
+    return images
+
+
+def predict_batches(model: Model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """(n, 28, 28) -> (n, 10) probabilities, at most batch_size images per model call."""
+    out = []
+    for i in range(0, len(images), batch_size):
+        try:
+            probs = model.predict(images[i : i + batch_size])
+        except Exception as e:  # onnxruntime's own errors: a model that does not run
+            raise ModelError(f"{model.path}: the model failed to run ({_first_line(e)})") from None
+        if probs.ndim != 2 or probs.shape[1] != 10:
+            raise ModelError(f"{model.path}: expected (n, 10) probabilities, got shape {probs.shape}")
+        out.append(probs)
+    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+
+def report(path: str, probs: np.ndarray, threshold: float, as_json: bool) -> None:
+    """Print one file's reading: its digits' probabilities, left to right."""
+    top = probs.max(axis=1)
+    digits = "".join(str(int(p.argmax())) if t >= threshold else "?" for p, t in zip(probs, top, strict=True))
+    if as_json:
+        print(json.dumps({
+            "file": path,
+            "digits": digits,
+            "probabilities": np.round(probs.astype(np.float64), 4).tolist(),
+            "confidence": round(float(np.prod(top.astype(np.float64))), 4),
+        }))
+    else:
+        print(f"{path}: {digits}")
+
+
+def report_error(path: str, reason: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"file": path, "error": reason}))
+    else:
+        print(f"{path}: {reason}", file=sys.stderr)
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _batch_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        version = metadata.version("digits")
+    except metadata.PackageNotFoundError:  # a source checkout that is not installed
+        from player import __version__ as version
+    return f"digits-predict {version} (preprocessing version {PREPROCESS_VERSION})"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="digits-predict",
+        description="Read the digits in stroke drawings (.json, as saved by the player) and pictures "
+        "(PNG, JPEG, ...: dark ink on light paper or the reverse). Prints 'FILE: DIGITS' per file, "
+        "'?' for a digit the model is unsure of.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="stroke drawing (.json) or image")
+    parser.add_argument("--model", metavar="PATH", help="ONNX model (default: $DIGITS_MODEL or the shipped one)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file and line, "
+                        "with per-digit probabilities and the confidence of the reading")
+    parser.add_argument("--threshold", type=_threshold, default=DEFAULT_THRESHOLD, metavar="P",
+                        help=f"show a digit as '?' when its top probability is below P (default {DEFAULT_THRESHOLD})")
+    parser.add_argument("--batch-size", type=_batch_size, default=DEFAULT_BATCH_SIZE, metavar="N",
+                        help=f"digit images per model call (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--version", action="version", version=_version())
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        model = Model(args.model)
+    except ModelError as e:
+        print(f"digits-predict: {e}", file=sys.stderr)
+        return 2
+    readings: list[tuple[str, np.ndarray | str]] = []  # (file, its digit images or why it failed)
+    for path in args.files:
+        try:
+            readings.append((path, read_file(path)))
+        except InputError as e:
+            readings.append((path, str(e)))
+    images = [item for _, item in readings if not isinstance(item, str)]
+    try:
+        probs = predict_batches(model, np.concatenate(images) if images else np.zeros((0, 28, 28)), args.batch_size)
+    except ModelError as e:
+        print(f"digits-predict: {e}", file=sys.stderr)
+        return 2
+    start = 0
+    for path, item in readings:
+        if isinstance(item, str):
+            report_error(path, item, args.json)
+        else:
+            report(path, probs[start : start + len(item)], args.threshold, args.json)
+            start += len(item)
+    return 1 if any(isinstance(item, str) for _, item in readings) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `digits-predict ... | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
