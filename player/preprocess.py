@@ -28,6 +28,8 @@ BOX = 20.0  # MNIST fits each digit into a 20x20 box inside the 28x28 image
 PEN_WIDTH = 2.6  # pen width in output pixels, about MNIST's stroke width at 28x28
 EDGE = 1.0  # width of the anti-aliased edge, in output pixels
 MIN_STEP = 0.25  # trajectory points closer than this (output pixels) add nothing
+MERGE_GAP = 0.12  # strokes closer than this (fraction of the drawing's height) are one digit
+SPECK = 0.12  # strokes smaller than this (fraction of the drawing's height) are not a digit
 _CHUNK = 256  # segments per distance computation, bounds memory for very long strokes
 
 Point = Sequence[float]
@@ -116,8 +118,9 @@ def strokes_to_image(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) ->
         return np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
     x0, y0, x1, y1 = bounding_box(arrays)
     size = max(x1 - x0, y1 - y0)
-    scale = (BOX - pen_width) / size if size > 0 else 1.0
-    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    # a drawing smaller than this is a dot; guards the scale against overflow (and NaN ink)
+    scale = (BOX - pen_width) / size if 1e-9 < size < math.inf else 0.0
+    centre = np.array([x0 / 2 + x1 / 2, y0 / 2 + y1 / 2])  # halves first: no overflow near 1e308
     a, b = _segments([(s - centre) * scale for s in arrays])
     mid = np.array([IMAGE_SIZE / 2, IMAGE_SIZE / 2])
     image = _draw(a + mid, b + mid, pen_width)
@@ -131,15 +134,17 @@ def strokes_to_image(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) ->
 def split_digits(strokes: Sequence[Stroke]) -> list[list[np.ndarray]]:
     """Group strokes into digits, left to right.
 
-    Strokes whose horizontal extents overlap belong to one digit (the two strokes of a
-    "4" or a "5" overlap; digits written side by side do not). Specks much smaller than
-    the drawing (a stray click) join the nearest digit instead of becoming one.
+    Strokes whose horizontal extents overlap, or nearly touch, belong to one digit (the two
+    strokes of a "5" overlap; those of a "4" often do not quite, so a gap under MERGE_GAP of
+    the drawing's height still joins). Digits written side by side leave wider gaps. Specks
+    much smaller than the drawing (a stray click) join the nearest digit instead of becoming one.
     """
     arrays = as_arrays(strokes)
     if not arrays:
         return []
     _, y0, _, y1 = bounding_box(arrays)
-    speck = 0.12 * max(y1 - y0, 1e-9)
+    height = max(y1 - y0, 1e-9)
+    speck, gap = SPECK * height, MERGE_GAP * height
     boxes = [bounding_box([s]) for s in arrays]
     big = [i for i, (bx0, by0, bx1, by1) in enumerate(boxes) if max(bx1 - bx0, by1 - by0) >= speck]
     if not big:
@@ -147,7 +152,7 @@ def split_digits(strokes: Sequence[Stroke]) -> list[list[np.ndarray]]:
     groups: list[list[int]] = []
     right = -math.inf
     for i in sorted(big, key=lambda i: boxes[i][0]):
-        if groups and boxes[i][0] <= right:
+        if groups and boxes[i][0] <= right + gap:
             groups[-1].append(i)
             right = max(right, boxes[i][2])
         else:

@@ -1,0 +1,7 @@
+"""`python -m player`: the drawing app."""
+
+import sys
+
+from player.app import main
+
+sys.exit(main())

@@ -1,0 +1,448 @@
+"""The drawing app without a window of its own: the Board state directly, and the main loop
+under SDL's dummy video driver (tests/conftest.py sets it), fed synthetic pygame events."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from player import app as player_app
+from player.app import App, Board, EventLog, ModelLoader, Options, main, save_board
+from player.drawing import Drawing, parse_drawing
+from player.model import ModelError, Result, find_model
+from player.preprocess import split_digits
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeModel:
+    """Reads every digit the preprocessing finds as a sure "1": the app's plumbing is tested
+    here, not the model."""
+
+    metadata = {"model_version": "fake-1", "mnist_test_accuracy": "0.991", "pen_val_accuracy": "0.97"}
+
+    def __init__(self):
+        self.calls = []
+
+    def recognise(self, strokes, threshold=0.0):
+        self.calls.append([list(s) for s in strokes])
+        n = len(split_digits(strokes))
+        probs = np.full((n, 10), 0.01, np.float32)
+        probs[:, 1] = 0.91
+        return Result("1" * n, probs, 0.91**n)
+
+
+ONE = [[(300, 150), (300, 420)]]
+ELEVEN = [[(200, 150), (200, 420)], [(420, 150), (420, 420)]]
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An open app (dummy video driver) with a fake model, saving under tmp_path."""
+    model = FakeModel()
+    options = Options(size=(1000, 640), events=True, save_dir=tmp_path / "drawings",
+                      corrections_dir=tmp_path / "corrections")
+    a = App(options, loader=ModelLoader.of(model), log=EventLog(True, io.StringIO()))
+    a.fake = model
+    a.open()
+    a.step()
+    yield a
+    pygame.quit()
+
+
+def events(a):
+    return [json.loads(line) for line in a.log.stream.getvalue().splitlines()]
+
+
+def post_stroke(a, stroke):
+    """Mouse down, moves, up along `stroke` (canvas pixels)."""
+    x0, y0 = a.layout.canvas.topleft
+    pts = [(int(x0 + x), int(y0 + y)) for x, y in stroke]
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pts[0], button=1))
+    for p in pts[1:]:
+        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=p, rel=(0, 0), buttons=(1, 0, 0)))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pts[-1], button=1))
+
+
+def draw(a, strokes):
+    for s in strokes:
+        post_stroke(a, s)
+        a.step()
+
+
+def key(a, k, mod=0):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=mod, unicode="", scancode=0))
+    a.step()
+
+
+# -- the Board, no window
+
+
+def test_strokes_are_added_and_far_points_interpolated():
+    b = Board(brush=14)
+    b.pen_down(10, 10)
+    b.pen_move(10.2, 10.1)  # jitter: no new point
+    b.pen_move(110, 10)  # a fast mouse: 100 px in one event
+    b.pen_up()
+    (stroke,) = b.strokes
+    assert stroke[0] == (10, 10) and stroke[-1] == (110, 10)
+    gaps = np.hypot(*np.diff(np.array(stroke), axis=0).T)
+    assert gaps.max() <= 7 + 1e-9 and len(stroke) >= 15
+    assert b.current is None
+
+
+def test_undo_and_clear():
+    b = Board()
+    for x in (10, 50):
+        b.pen_down(x, 10)
+        b.pen_move(x, 90)
+        b.pen_up()
+    b.pen_down(90, 10)
+    b.undo()  # the stroke being drawn goes first
+    assert len(b.strokes) == 2 and b.current is None
+    b.undo()
+    assert len(b.strokes) == 1 and b.strokes[0][0] == (10, 10)
+    b.clear()
+    assert b.empty and b.result is None
+    b.undo()
+    assert b.message == "nothing to undo"
+
+
+def test_to_drawing_round_trips_through_the_stroke_json_format():
+    b = Board(size=(500, 400), brush=12)
+    b.pen_down(10.123, 20)
+    b.pen_move(60, 80.5)
+    b.pen_up()
+    b.pen_down(200, 200)  # a single click: a dot
+    b.pen_up()
+    back = parse_drawing(json.loads(json.dumps(b.to_drawing("4").to_json())))
+    assert back.canvas == (500, 400) and back.brush == 12 and back.label == "4"
+    assert len(back.strokes) == 2 and back.strokes[1] == [(200, 200)]
+    np.testing.assert_allclose(np.array(back.strokes[0]), np.array(b.strokes[0]), atol=0.006)
+
+
+def test_load_and_resize_keep_the_drawing_in_view():
+    b = Board(size=(600, 300))
+    b.load(Drawing(canvas=(100, 100), strokes=[[(0, 0), (100, 100)]]))
+    assert b.strokes == [[(150.0, 0.0), (450.0, 300.0)]]  # scaled 3x, centred
+    b.resize((300, 300))
+    assert b.strokes == [[(75.0, 0.0), (225.0, 150.0)]]  # evenly scaled by the smaller ratio
+    assert b.size == (300, 300)
+
+
+def test_correction_labels_for_one_and_several_digits():
+    b = Board()
+    assert b.type_digit("7") is None and b.error  # no answer yet: nothing to correct
+    b.pen_down(10, 10)
+    b.pen_up()
+    b.set_result(Result("1", np.zeros((1, 10)), 0.9), [])
+    assert b.type_digit("7") == "7"
+    b.set_result(Result("11", np.zeros((2, 10)), 0.9), [])
+    assert b.type_digit("4") is None and "4_" in b.message
+    assert b.type_digit("2") == "42"
+    b.pen_down(50, 50)  # the drawing changed: the answer is stale, a label would not match it
+    assert b.type_digit("3") is None
+
+
+def test_save_never_overwrites(tmp_path):
+    b = Board()
+    b.pen_down(10, 10)
+    b.pen_move(10, 60)
+    b.pen_up()
+    paths = [save_board(b, tmp_path, "1") for _ in range(3)]
+    assert len(set(paths)) == 3 and all(p.exists() and p.with_suffix(".png").exists() for p in paths)
+    assert parse_drawing(json.loads(paths[2].read_text())).label == "1"
+    assert paths[0].with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+# -- the main loop, headless
+
+
+def test_draw_and_enter_recognises_in_one_batched_call(app):
+    draw(app, ELEVEN)
+    assert len(app.board.strokes) == 2
+    key(app, pygame.K_RETURN)
+    assert app.board.result.digits == "11" and len(app.fake.calls) == 1
+    assert len(app.board.groups) == 2  # outlines of the digits found
+    assert events(app)[-1] == {"event": "recognised", "digits": "11", "confidence": 0.8281, "live": False}
+    assert events(app)[0]["event"] == "ready" and len(events(app)[0]["canvas"]) == 4
+
+
+def test_enter_on_an_empty_drawing(app):
+    key(app, pygame.K_RETURN)
+    assert app.board.message == "draw a digit first" and not app.fake.calls
+
+
+@pytest.mark.parametrize("k,mod", [(pygame.K_BACKSPACE, 0), (pygame.K_z, pygame.KMOD_LCTRL)])
+def test_undo_keys(app, k, mod):
+    draw(app, ELEVEN)
+    key(app, k, mod)
+    assert len(app.board.strokes) == 1
+
+
+@pytest.mark.parametrize("k", [pygame.K_ESCAPE, pygame.K_DELETE, pygame.K_c])
+def test_clear_keys(app, k):
+    draw(app, ONE)
+    key(app, pygame.K_RETURN)
+    key(app, k)
+    assert app.board.empty and app.board.result is None
+
+
+def test_live_recognition_while_drawing_and_on_mouse_up(app):
+    key(app, pygame.K_l)
+    assert app.board.live
+    x0, y0 = app.layout.canvas.topleft
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x0 + 300, y0 + 100), button=1))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(x0 + 300, y0 + 300), rel=(0, 0), buttons=(1, 0, 0)))
+    app.step()
+    assert events(app)[-1]["live"] is True and app.board.current  # read while the pen is still down
+    app.step()
+    assert len(app.fake.calls) == 1  # throttled: the drawing has not changed
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x0 + 300, y0 + 300), button=1))
+    app.step()
+    assert len(app.fake.calls) == 2 and events(app)[-1]["live"] is False
+    key(app, pygame.K_l)
+    assert not app.board.live
+
+
+def test_s_saves_the_drawing(app, tmp_path):
+    key(app, pygame.K_s)
+    assert "nothing to save" in app.board.message
+    draw(app, ONE)
+    key(app, pygame.K_s)
+    key(app, pygame.K_s)
+    saved = [e for e in events(app) if e["event"] == "saved"]
+    assert len(saved) == 2 and saved[0]["path"] != saved[1]["path"]
+    drawing = parse_drawing(json.loads(Path(saved[0]["path"]).read_text()))
+    assert drawing.label is None and len(drawing.strokes) == 1
+    assert sorted(p.suffix for p in (tmp_path / "drawings").iterdir()) == [".json", ".json", ".png", ".png"]
+
+
+def test_digit_key_saves_a_correction_for_a_one_digit_drawing(app, tmp_path):
+    draw(app, ONE)
+    key(app, pygame.K_7)
+    assert "Enter first" in app.board.message  # no answer yet
+    key(app, pygame.K_RETURN)
+    key(app, pygame.K_KP7)
+    (saved,) = [e for e in events(app) if e["event"] == "saved"]
+    assert saved["label"] == "7" and Path(saved["path"]).parent == tmp_path / "corrections"
+    assert parse_drawing(json.loads(Path(saved["path"]).read_text())).label == "7"
+
+
+def test_digit_keys_build_the_label_of_a_number(app, tmp_path):
+    draw(app, ELEVEN)
+    key(app, pygame.K_RETURN)
+    key(app, pygame.K_5)
+    assert app.board.label == "5" and "5_" in app.board.message
+    key(app, pygame.K_BACKSPACE)  # fixes the label, not the drawing
+    assert len(app.board.strokes) == 2 and app.board.label == ""
+    key(app, pygame.K_4)
+    key(app, pygame.K_2)
+    (saved,) = [e for e in events(app) if e["event"] == "saved"]
+    assert saved["label"] == "42"
+    assert parse_drawing(json.loads(Path(saved["path"]).read_text())).label == "42"
+
+
+def test_failed_save_reports_and_keeps_the_drawing(app, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    app.options.save_dir = blocker / "drawings"
+    draw(app, ONE)
+    key(app, pygame.K_s)
+    assert app.board.error and "cannot save" in app.board.message and len(app.board.strokes) == 1
+    assert events(app)[-1]["event"] == "error"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot save" in err
+
+
+def test_focus_keys_and_click_on_the_answer(app):
+    draw(app, ELEVEN)
+    key(app, pygame.K_RETURN)
+    key(app, pygame.K_RIGHT)
+    assert app.board.focus == 1
+    key(app, pygame.K_RIGHT)
+    assert app.board.focus == 0  # wraps
+    key(app, pygame.K_LEFT)
+    assert app.board.focus == 1
+    assert len(app.answer_rects) == 2
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=app.answer_rects[0].center, button=1))
+    app.step()
+    assert app.board.focus == 0 and not app.board.current  # a click on the panel draws nothing
+
+
+@pytest.mark.parametrize("k", [pygame.K_h, pygame.K_F1])
+def test_help_overlay(app, k):
+    draw(app, ONE)
+    key(app, k)
+    assert app.show_help
+    assert "fake-1" in app.model_lines()[0] and "99.1%" in app.model_lines()[0]
+    key(app, pygame.K_ESCAPE)  # closes the help, keeps the drawing
+    assert not app.show_help and app.board.strokes
+
+
+@pytest.mark.parametrize("event", [pygame.event.Event(pygame.QUIT),
+                                   pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q, mod=0)])
+def test_quit(app, event):
+    pygame.event.post(event)
+    assert app.run(max_frames=100) == 0 and not app.running and app.frames < 100
+
+
+def test_resize_keeps_the_strokes(app):
+    draw(app, ONE)
+    before = app.board.strokes[0][-1]
+    pygame.display.set_mode((700, 500), pygame.RESIZABLE)
+    app.step()
+    assert app.layout.canvas.size == app.board.size and app.layout.canvas.right < 700 - 200
+    assert len(app.board.strokes) == 1 and app.board.strokes[0][-1] != before
+
+
+def test_a_drawing_given_to_open_is_fitted_and_read():
+    drawing = Drawing(canvas=(100, 100), brush=4, strokes=[[(50, 10), (50, 90)]])
+    a = App(Options(size=(1000, 640), drawing=drawing), loader=ModelLoader.of(FakeModel()),
+            log=EventLog(True, io.StringIO()))
+    a.open()
+    try:
+        a.step()
+        (stroke,) = a.board.strokes
+        w, h = a.layout.canvas.size
+        assert stroke[0] == pytest.approx((w / 2, h * 0.1)) and stroke[-1] == pytest.approx((w / 2, h * 0.9))
+        assert [e["event"] for e in events(a)] == ["ready"]  # the window first, then the work
+        a.step()
+        assert [e["event"] for e in events(a)] == ["ready", "recognised"] and a.board.result.digits == "1"
+    finally:
+        pygame.quit()
+
+
+def test_enter_before_the_model_is_loaded_is_queued(tmp_path):
+    gate = threading.Event()
+    model = FakeModel()
+    loader = ModelLoader(lambda: gate.wait(10) and model)
+    a = App(Options(), loader=loader, log=EventLog(True, io.StringIO()))
+    a.open()
+    try:
+        a.step()
+        draw(a, ONE)
+        key(a, pygame.K_RETURN)
+        assert a.pending and "loading" in a.board.message and a.board.result is None
+        gate.set()
+        loader.wait(10)
+        a.step()
+        assert not a.pending and a.board.result.digits == "1"
+    finally:
+        pygame.quit()
+
+
+def test_a_model_failing_to_load_is_shown_and_exits_2(capsys):
+    def load():
+        raise ModelError("m.onnx: model file not found")
+
+    loader = ModelLoader(load)
+    a = App(Options(), loader=loader, log=EventLog(True, io.StringIO()))
+    a.open()
+    try:
+        assert a.run(max_frames=3) == 2
+        assert a.board.error and a.board.message == "m.onnx: model file not found"
+        assert events(a)[-1] == {"event": "error", "message": "m.onnx: model file not found"}
+        assert capsys.readouterr().err == "digits-player: m.onnx: model file not found\n"
+    finally:
+        pygame.quit()
+
+
+# -- the command line
+
+
+def test_bad_drawing_file_exits_2_naming_it(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text('{"canvas": [10, 10], "strokes": "nope"}')
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err
+    assert main([str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [None, b"not an onnx model"])
+def test_missing_or_corrupt_model_exits_2(tmp_path, capsys, content):
+    path = tmp_path / "model.onnx"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["--model", str(path), "--max-frames", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err
+
+
+@pytest.mark.parametrize("driver", ["no-such-driver", None])
+def test_no_display_exits_2(monkeypatch, capsys, driver):
+    if driver is None:  # nothing set at all: SDL would fall back to an invisible offscreen window
+        if not sys.platform.startswith("linux"):
+            pytest.skip("the DISPLAY check is for Linux")
+        for name in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY"):
+            monkeypatch.delenv(name, raising=False)
+    else:
+        monkeypatch.setenv("SDL_VIDEODRIVER", driver)
+    assert main(["--max-frames", "1"]) == 2
+    assert capsys.readouterr().err == f"digits-player: {player_app.NO_DISPLAY}\n"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("digits-player ")
+
+
+def test_importing_the_app_loads_neither_onnxruntime_nor_tensorflow():
+    # what makes the window come up fast, and the end-user install work without TensorFlow
+    code = ("import sys, player.app; bad = [m for m in ('onnxruntime', 'numpy', 'tensorflow', 'keras', 'tf2onnx') "
+            "if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.strip() == "[]"
+
+
+# -- with the shipped model
+
+
+def trained_model():
+    path = find_model()
+    if not path.exists():
+        pytest.skip(f"no model at {path}")
+    from player.model import Model
+
+    model = Model(path)
+    if float(model.metadata.get("mnist_test_accuracy", 0) or 0) < 0.9:
+        pytest.skip(f"{path} is a stand-in, not a trained model")
+    return model
+
+
+def test_smoke_run_with_a_drawing_file(tmp_path):
+    path = find_model()
+    if not path.exists():
+        pytest.skip(f"no model at {path}")
+    drawing = tmp_path / "one.json"
+    drawing.write_text((ROOT / "tests" / "data" / "one.json").read_text())
+    proc = subprocess.run([sys.executable, "-m", "player", str(drawing), "--events", "--max-frames", "5",
+                           "--model", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"})
+    assert proc.returncode == 0, proc.stderr
+    names = [json.loads(line)["event"] for line in proc.stdout.splitlines()]
+    assert names == ["ready", "recognised"]
+
+
+def test_a_drawn_one_reads_one_with_the_shipped_model(tmp_path):
+    model = trained_model()
+    a = App(Options(), loader=ModelLoader.of(model), log=EventLog(True, io.StringIO()))
+    a.open()
+    try:
+        a.step()
+        draw(a, [[(320, 120), (316, 250), (312, 430)]])
+        key(a, pygame.K_RETURN)
+        assert a.board.result.digits == "1"
+    finally:
+        pygame.quit()
