@@ -63,10 +63,9 @@ _import_pygame_lean()
 
 import pygame  # noqa: E402
 
-from player import __version__  # noqa: E402
+from player import DEFAULT_THRESHOLD, __version__, probability  # noqa: E402
 from player.drawing import Drawing, DrawingError, load_drawing, save_new  # noqa: E402
 
-DEFAULT_THRESHOLD = 0.6  # below this top probability a digit reads "?"; the lead tunes it on validation data
 BRUSH = 14  # brush width in window pixels; recognition does not depend on it (preprocess re-draws the pen)
 DEFAULT_SIZE = (1000, 640)
 MIN_CANVAS = 64
@@ -901,15 +900,6 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}")
-    return value
-
 
 def _brush(text: str) -> float:
     try:
@@ -925,7 +915,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="digits-player", description="Draw a digit or a number, press Enter, read it.")
     p.add_argument("drawing", nargs="?", metavar="FILE.json", help="open a saved stroke drawing and read it")
     p.add_argument("--model", metavar="PATH", help="ONNX model (default: the shipped one, or $DIGITS_MODEL)")
-    p.add_argument("--threshold", type=_threshold, default=DEFAULT_THRESHOLD, metavar="P",
+    p.add_argument("--threshold", type=probability, default=DEFAULT_THRESHOLD, metavar="P",
                    help=f"digits less sure than this read '?' (default {DEFAULT_THRESHOLD})")
     p.add_argument("--brush", type=_brush, default=BRUSH, metavar="PX", help=f"brush width in pixels (default {BRUSH})")
     p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="WxH",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class Drawing:
 
 
 def _number(value, what: str) -> float:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        raise ValueError(f"{what} is out of range: {str(value)[:20]}...")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {value!r}")
     return float(value)
@@ -54,8 +57,8 @@ def parse_drawing(data) -> Drawing:
     if not (isinstance(canvas, list) and len(canvas) == 2):
         raise ValueError('"canvas" must be [width, height]')
     w, h = (_number(v, "canvas size") for v in canvas)
-    if w <= 0 or h <= 0:
-        raise ValueError(f'"canvas" must be positive, got {canvas}')
+    if w < 1 or h < 1:
+        raise ValueError(f'"canvas" must be at least 1x1 pixels, got {canvas}')
     brush = _number(data.get("brush", 16.0), '"brush"')
     if not isinstance(data["strokes"], list):
         raise ValueError('"strokes" must be a list of strokes')
@@ -70,7 +73,7 @@ def parse_drawing(data) -> Drawing:
             points.append((_number(p[0], f"stroke {i} x"), _number(p[1], f"stroke {i} y")))
         strokes.append(points)
     label = data.get("label")
-    if label is not None and not (isinstance(label, str) and label.isdigit()):
+    if label is not None and not (isinstance(label, str) and re.fullmatch("[0-9]+", label)):
         raise ValueError(f'"label" must be a string of digits, got {label!r}')
     return Drawing((int(w), int(h)), brush, strokes, label)
 
@@ -79,11 +82,13 @@ def load_drawing(path: str | Path) -> Drawing:
     """Read a stroke JSON file; DrawingError (one line, names the file) if unusable."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: editors on Windows add a BOM
     except OSError as e:
         raise DrawingError(f"{path}: cannot read ({e.strerror or e})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DrawingError(f"{path}: not JSON ({str(e).splitlines()[0]})") from None
+    except RecursionError:
+        raise DrawingError(f"{path}: not a stroke drawing: JSON nested too deeply") from None
     try:
         return parse_drawing(data)
     except ValueError as e:
@@ -109,9 +114,11 @@ def save_new(folder: Path, stem: str, payloads: dict[str, bytes]) -> dict[str, P
                 written.append(paths[ext])
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
-        except FileExistsError:
-            for p in written:
+        except BaseException as e:
+            for p in written:  # all or nothing: no drawing without its picture
                 p.unlink(missing_ok=True)
-            continue
+            if isinstance(e, FileExistsError):
+                continue
+            raise
         return paths
     raise OSError(f"{folder}: no free file name for {stem}")

@@ -72,8 +72,13 @@ class Model:
             raise ModelError(f"{self.path}: expected input '{INPUT_NAME}' and output '{OUTPUT_NAME}', got "
                              f"{[i.name for i in inputs]} -> {[o.name for o in outputs]}")
         shape = inputs[0].shape
-        if len(shape) != 4 or list(shape[1:]) != [IMAGE_SIZE, IMAGE_SIZE, 1] or inputs[0].type != "tensor(float)":
-            raise ModelError(f"{self.path}: input must be float [N, 28, 28, 1], got {inputs[0].type} {shape}")
+        batch_is_dynamic = len(shape) == 4 and not isinstance(shape[0], int)
+        if not batch_is_dynamic or list(shape[1:]) != [IMAGE_SIZE, IMAGE_SIZE, 1] or inputs[0].type != "tensor(float)":
+            raise ModelError(f"{self.path}: input must be float [N, 28, 28, 1] with a free N, got "
+                             f"{inputs[0].type} {shape}")
+        out_shape = next(o.shape for o in outputs if o.name == OUTPUT_NAME)
+        if len(out_shape) != 2 or out_shape[1] != 10:
+            raise ModelError(f"{self.path}: output '{OUTPUT_NAME}' must be [N, 10], got {out_shape}")
         version = self.metadata.get("preprocess_version")
         if version != PREPROCESS_VERSION:
             raise ModelError(f"{self.path}: made for preprocessing version {version!r}, this player has "

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from player import DEFAULT_THRESHOLD, probability
 from player.drawing import parse_drawing
 from player.model import Model, ModelError
 from player.preprocess import PREPROCESS_VERSION, image_to_digits, strokes_to_digits
 
 # A digit whose top probability is below this is shown as "?". Same default as the player
 # (player/app.py); benchmarks/pen_eval.py prints what each threshold costs and gains.
-DEFAULT_THRESHOLD = 0.6
 DEFAULT_BATCH_SIZE = 256
 MAX_IMAGE_SIDE = 2048  # bigger pictures are reduced first: digits end up 20 px tall anyway
 
@@ -138,15 +138,6 @@ def report_error(path: str, reason: str, as_json: bool) -> None:
         print(f"{path}: {reason}", file=sys.stderr)
 
 
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
-    return value
-
 
 def _batch_size(text: str) -> int:
     try:
@@ -179,7 +170,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", metavar="PATH", help="ONNX model (default: $DIGITS_MODEL or the shipped one)")
     parser.add_argument("--json", action="store_true", help="one JSON object per file and line, "
                         "with per-digit probabilities and the confidence of the reading")
-    parser.add_argument("--threshold", type=_threshold, default=DEFAULT_THRESHOLD, metavar="P",
+    parser.add_argument("--threshold", type=probability, default=DEFAULT_THRESHOLD, metavar="P",
                         help=f"show a digit as '?' when its top probability is below P (default {DEFAULT_THRESHOLD})")
     parser.add_argument("--batch-size", type=_batch_size, default=DEFAULT_BATCH_SIZE, metavar="N",
                         help=f"digit images per model call (default {DEFAULT_BATCH_SIZE})")

@@ -139,16 +139,13 @@ def test_load_unreadable(tmp_path, make):
     assert str(e.value).startswith(f"{path}: cannot read") and "\n" not in str(e.value)
 
 
-# Known problems in player/drawing.py, kept visible as expected failures until fixed.
-@pytest.mark.xfail(reason="bug in player/drawing.py: str.isdigit() accepts '²' and '٣' as label digits", strict=False)
+# Once-known problems in player/drawing.py, now fixed.
 @pytest.mark.parametrize("label", ["²", "٣", "4²"])
 def test_label_must_be_ascii_digits(label):
     with pytest.raises(ValueError):
         parse_drawing(with_(label=label))
 
 
-@pytest.mark.xfail(reason="bug in player/drawing.py: a JSON integer beyond float range raises OverflowError "
-                          "(from math.isfinite), not DrawingError", strict=False)
 def test_huge_integer_is_a_drawing_error(tmp_path):
     path = tmp_path / "huge.json"
     path.write_text('{"canvas": [' + "9" * 400 + ", 300], \"strokes\": []}")
@@ -156,8 +153,6 @@ def test_huge_integer_is_a_drawing_error(tmp_path):
         load_drawing(path)
 
 
-@pytest.mark.xfail(reason="bug in player/drawing.py: deeply nested JSON raises RecursionError, not DrawingError",
-                   strict=False)
 def test_deeply_nested_json_is_a_drawing_error(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000)
@@ -165,14 +160,9 @@ def test_deeply_nested_json_is_a_drawing_error(tmp_path):
         load_drawing(path)
 
 
-@pytest.mark.xfail(reason="bug in player/drawing.py: canvas [0.5, 0.5] passes the > 0 check, then int() makes it "
-                          "(0, 0)", strict=False)
 def test_fractional_canvas_stays_positive():
-    try:
-        d = parse_drawing(with_(canvas=[0.5, 0.5]))
-    except ValueError:
-        return
-    assert min(d.canvas) >= 1
+    with pytest.raises(ValueError, match="canvas"):
+        parse_drawing(with_(canvas=[0.5, 0.5]))
 
 
 # save_new
