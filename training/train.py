@@ -30,7 +30,7 @@ from training import pendigits
 from training.data import DataError, data_files, load_mnist, sha256
 
 # defaults, all overridable from the command line
-EPOCHS = 30
+EPOCHS = 24
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3  # peak of the warm-up + cosine schedule
 PEN_COPIES = 3  # renderings of each training pen digit: one as the player draws it, the rest distorted
