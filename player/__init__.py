@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 # Below this top probability a digit reads "?". Chosen on the validation writers' pen digits
 # (benchmarks/pen_eval.py prints the trade-off); shared by the app and digits-predict.
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.5
 
 
 def probability(text: str) -> float:
