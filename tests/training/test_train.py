@@ -43,8 +43,9 @@ def test_metrics_say_how_the_model_was_made(quick_run, mnist_small_npz, pen_path
     assert m["mnist_test_count"] == 500
     assert m["pen_val_accuracy"] is not None and m["pen_val_count"] > 0
     assert set(m["train_images"]) == {"mnist", "pen"}
-    assert m["data_files"][str(mnist_small_npz)] == sha256(mnist_small_npz)
-    assert m["data_files"][str(pen_path.resolve())] == sha256(pen_path)
+    files = {Path(name).resolve(): digest for name, digest in m["data_files"].items()}
+    assert files[mnist_small_npz.resolve()] == sha256(mnist_small_npz)
+    assert files[pen_path.resolve()] == sha256(pen_path)
     assert {"tensorflow", "keras", "numpy", "python"} <= set(m["versions"])
 
 

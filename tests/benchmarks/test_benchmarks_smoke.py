@@ -1,0 +1,78 @@
+"""Each benchmark script runs from the command line with --quick --no-record and prints a table.
+
+No timing or accuracy assertions here: the numbers depend on the machine. A script whose
+inputs (trained models, data) are absent is skipped with the reason.
+"""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+SHARED = ROOT.parent / "shared" / "data"
+MNIST = Path(os.environ.get("DIGITS_MNIST") or SHARED / "mnist.npz")
+PEN = SHARED / "pendigits-orig.tra"
+ONNX = ROOT / "models" / "digits.onnx"
+KERAS = ROOT / "models" / "digits.keras"
+TABLE_RULE = re.compile(r"^\|(-+:?\|)+$", re.MULTILINE)  # a Markdown table's |---|---:| line
+
+
+def need(*paths: Path, modules: tuple[str, ...] = ()) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    missing += [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
+def run(script: str, *args: str) -> subprocess.CompletedProcess:
+    results = BENCHMARKS / "RESULTS.md"
+    before = results.read_bytes() if results.exists() else None
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick", "--no-record", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{script} exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    assert TABLE_RULE.search(proc.stdout), f"{script} printed no table:\n{proc.stdout[-2000:]}"
+    assert (results.read_bytes() if results.exists() else None) == before, "--no-record changed RESULTS.md"
+    return proc
+
+
+def test_footprint():
+    need(modules=("packaging",))
+    out = run("footprint.py").stdout
+    assert "digits.onnx" in out and "digits[train]" in out
+
+
+@pytest.mark.slow
+def test_latency():
+    need(ONNX, KERAS, MNIST, modules=("tensorflow",))
+    out = run("latency.py").stdout
+    assert "Keras predict" in out and "session options" in out
+
+
+@pytest.mark.slow
+def test_startup():
+    need(modules=("tensorflow", "pygame", "onnxruntime"))
+    out = run("startup.py", "--runs", "1").stdout
+    assert "import tensorflow" in out and "player" in out
+
+
+@pytest.mark.slow
+def test_accuracy():
+    need(ONNX, MNIST, PEN)
+    out = run("accuracy.py").stdout
+    assert "MNIST test set" in out and "drawn digits" in out
+
+
+def test_scripts_have_the_common_flags():
+    for script in ("latency.py", "startup.py", "accuracy.py", "footprint.py"):
+        proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--help"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert "--quick" in proc.stdout and "--no-record" in proc.stdout, script
