@@ -28,6 +28,7 @@ from export.onnx_export import quiet_stderr
 BATCH = 64
 TARGET_MS = 0.2  # onnxruntime, one image, median
 TARGET_RATIO, GOAL_RATIO = 100, 300  # Keras predict / onnxruntime, one image
+PLAYER_SETTING = ("default", "all")  # player/model.py: onnxruntime's own thread count, ORT_ENABLE_ALL
 NOISE = 0.05  # differences below this fraction are not worth changing a setting for
 
 
@@ -131,15 +132,17 @@ def grid(models: dict[str, Path], x1, x64, args) -> tuple[str, list[str]]:
             for tname in threads:
                 rows.append([mname, tname] + [common.ms(medians[(mname, tname, lname, batch)]) for lname in levels])
         title = "one image" if batch == "1" else f"batch of {BATCH}"
-        out.append(f"onnxruntime session options, {title} (median per call; the player uses threads 1, all):\n\n"
+        threads_used, opt_used = PLAYER_SETTING
+        out.append(f"onnxruntime session options, {title} (median per call; the player uses threads {threads_used}, "
+                   f"opt {opt_used}):\n\n"
                    + common.table(["model", "intra-op threads"] + [f"opt {lv}" for lv in levels], rows))
         for mname in models:
             mine = {k: v for k, v in medians.items() if k[0] == mname and k[3] == batch}
             best = min(mine, key=mine.get)
-            player = mine[(mname, "1", "all", batch)]
+            player = mine[(mname, *PLAYER_SETTING, batch)]
             gain = player / mine[best] - 1
             advice = ("the player's setting is within noise of it: keep it" if gain < NOISE
-                      else f"{gain:.0%} faster than the player's setting (threads 1, all)")
+                      else f"{gain:.0%} faster than the player's setting")
             notes.append(f"fastest for {mname}, {title}: threads {best[1]}, opt {best[2]} "
                          f"({common.ms(mine[best])}); {advice}")
     return "\n\n".join(out), notes
