@@ -170,9 +170,13 @@ def player(display):
 
 
 def draw_and_read(p: Player, text: str) -> str:
+    return draw_strokes_and_read(p, number_strokes(text, tuple(p.canvas[2:])))
+
+
+def draw_strokes_and_read(p: Player, strokes) -> str:
     x, y, w, h = p.canvas
     p.xdotool("key", "--window", p.window, "Escape")  # clear what the last drawing left
-    for stroke in number_strokes(text, (w, h)):
+    for stroke in strokes:
         # one xdotool call per stroke: button down at the first point, moves along it, up
         args = ["mousemove", "--window", p.window, x + stroke[0][0], y + stroke[0][1], "mousedown", "1"]
         for px, py in stroke[1:]:
@@ -197,6 +201,49 @@ def test_drawn_with_the_mouse_and_read(player, text):
     if not trained_model():
         pytest.skip(f"{find_model()} is a stand-in model: only the digit count was checked")
     assert digits == text
+
+
+def pen_drawings(canvas: tuple[int, int], count: int) -> list[tuple[list, str]]:
+    """Digits and 2-digit numbers by the held-out pen writers, drawn as people draw: 35-75% of
+    the canvas high, anywhere on it, numbers with gaps of 25-50% of the digit height."""
+    import numpy as np
+
+    from training.pendigits import DEFAULT_PEN, load_unipen, split_writers
+
+    if not DEFAULT_PEN.exists():
+        pytest.skip(f"pen digits not found at {DEFAULT_PEN}")
+    rng = np.random.default_rng(7)
+    _, val = split_writers(load_unipen(DEFAULT_PEN))
+    out = []
+    for i in range(count):
+        group = [val[j] for j in rng.choice(len(val), size=1 + i % 2, replace=False)]
+        height = rng.uniform(0.35, 0.75) * canvas[1]
+        pieces, x = [], 0.0
+        for d in group:
+            pts = np.concatenate(d.strokes)
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            scale = height / max(hi[1] - lo[1], 1e-9)
+            pieces.append([(s - lo) * scale + (x, 0) for s in d.strokes])
+            x += (hi[0] - lo[0]) * scale + rng.uniform(0.25, 0.5) * height
+        width = x - rng.uniform(0.25, 0.5) * height
+        if width > canvas[0] * 0.95:  # too wide for this canvas: shrink the whole number
+            pieces = [[s * (canvas[0] * 0.95 / width) for s in p] for p in pieces]
+            height, width = height * canvas[0] * 0.95 / width, canvas[0] * 0.95
+        origin = (rng.uniform(0, canvas[0] - width), rng.uniform(0, canvas[1] - height))
+        strokes = [[(round(px + origin[0]), round(py + origin[1])) for px, py in s] for p in pieces for s in p]
+        out.append((strokes, "".join(str(d.label) for d in group)))
+    return out
+
+
+def test_pen_drawings_of_unseen_writers(player):
+    """Real pen trajectories replayed as X mouse events: the acceptance bar is 90% read right.
+    DIGITS_WINDOW_SAMPLE sets how many (CI: a few; a measurement: a few hundred)."""
+    if not trained_model():
+        pytest.skip(f"no trained model at {find_model()}")
+    drawings = pen_drawings(tuple(player.canvas[2:]), int(os.environ.get("DIGITS_WINDOW_SAMPLE", "12")))
+    right = sum(draw_strokes_and_read(player, strokes) == text for strokes, text in drawings)
+    print(f"\nreal window, pen drawings of unseen writers: {right}/{len(drawings)} read right")
+    assert right >= 0.9 * len(drawings)
 
 
 def test_q_quits_with_status_0(display):
