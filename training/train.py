@@ -33,7 +33,7 @@ from training.data import DataError, data_files, load_mnist, sha256
 EPOCHS = 24
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3  # peak of the warm-up + cosine schedule
-PEN_COPIES = 3  # renderings of each training pen digit: one as the player draws it, the rest distorted
+PEN_COPIES = 2  # renderings of each training pen digit: one as the player draws it, the rest distorted
 EXTRA_COPIES = 20  # a user's corrections are few; repeat them so a few epochs learn them
 SEED = 1
 QUICK_IMAGES = 3000
