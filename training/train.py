@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from player.drawing import DrawingError, load_drawing
-from player.preprocess import PREPROCESS_VERSION, split_digits, strokes_to_image
+from player.preprocess import PREPROCESS_VERSION, strokes_to_digits
 from training import pendigits
 from training.data import DataError, data_files, load_mnist, sha256
 
@@ -89,14 +89,13 @@ def load_extra(folders: list[str]) -> tuple[np.ndarray, np.ndarray, list[Path]]:
             except DrawingError as e:
                 print(f"skipping {e}", file=sys.stderr)
                 continue
-            digits = split_digits(drawing.strokes)
+            digits = strokes_to_digits(drawing.strokes)  # exactly what the player showed the model
             if not drawing.label or len(digits) != len(drawing.label):
                 print(f"skipping {path}: label {drawing.label!r} does not match {len(digits)} drawn digits",
                       file=sys.stderr)
                 continue
-            for strokes, label in zip(digits, drawing.label, strict=True):
-                images.append(strokes_to_image(strokes))
-                labels.append(int(label))
+            images.extend(digits)
+            labels.extend(int(d) for d in drawing.label)
             files.append(path)
     if not images:
         return np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.uint8), files
