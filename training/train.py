@@ -271,9 +271,9 @@ def train(args) -> int:
         "data_files": {str(f): sha256(f) for f in files},
         "history": {k: [round(v, 5) for v in vs] for k, vs in history.items()},
     }
-    write_outputs(final, metrics, args, out)
-
-    report_dir = out / "report"
+    # a run that did not replace the model gets its own report folder: report/ matches the model
+    replaced = write_outputs(final, metrics, args, out)
+    report_dir = out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
     report_dir.mkdir(exist_ok=True)
     report.learning_curves(history, report_dir / "learning_curves.png")
     report.confusion_matrix(y_test, pred_test, report_dir / "confusion_matrix.png",
@@ -289,8 +289,9 @@ def _score(m: dict) -> tuple[float, float]:
     return (m.get("mnist_test_accuracy") or 0.0, m.get("pen_val_accuracy") or 0.0)
 
 
-def write_outputs(model, metrics: dict, args, out: Path) -> None:
-    """Write the model and metrics.json; never silently replace a better model."""
+def write_outputs(model, metrics: dict, args, out: Path) -> bool:
+    """Write the model and metrics.json; never silently replace a better model.
+    Returns False when the existing model was kept (this one is saved beside it)."""
     name = metrics["model"]
     old_metrics_file = out / "metrics.json"
     if (out / name).exists() and old_metrics_file.exists():
@@ -307,7 +308,7 @@ def write_outputs(model, metrics: dict, args, out: Path) -> None:
                   f"this run saved as {out / name} (--force replaces)")
             model.save(out / name)
             (out / f"{Path(name).stem}.metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            return
+            return False
         print(f"replacing {out / name} (MNIST test {old.get('mnist_test_accuracy')} -> "
               f"{metrics['mnist_test_accuracy']}, pen {old.get('pen_val_accuracy')} -> {metrics['pen_val_accuracy']})")
     tmp = out / f".{name}.tmp{Path(name).suffix}"
@@ -316,6 +317,7 @@ def write_outputs(model, metrics: dict, args, out: Path) -> None:
     if args.h5 and args.arch != "tutorial":
         model.save(out / "digits.h5")
     old_metrics_file.write_text(json.dumps(metrics, indent=2) + "\n")
+    return True
 
 
 def main(argv=None) -> int:

@@ -75,6 +75,8 @@ def test_a_better_model_is_not_replaced_silently(quick_run, mnist_small_npz, tmp
     assert json.loads((out / "metrics.json").read_text())["mnist_test_accuracy"] == 1.0
     kept = list(out.glob("digits-*.keras"))
     assert len(kept) == 1 and "kept" in capsys.readouterr().out
+    assert not (out / "report").exists()  # report/ belongs to the kept model
+    assert (out / f"report-{kept[0].stem}" / "confusion_matrix.png").exists()
 
 
 def test_tutorial_baseline_and_corrections(mnist_small_npz, tmp_path, one_drawing):
