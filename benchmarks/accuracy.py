@@ -22,6 +22,7 @@ from pathlib import Path
 
 import common
 import numpy as np
+from pen_eval import single_drawing
 
 from export.onnx_export import quiet_stderr
 
@@ -40,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--canvas", type=int, default=400, help="tutorial canvas side in pixels (default 400)")
     p.add_argument("--height", type=float, default=0.6, help="digit height, fraction of the canvas (default 0.6)")
     p.add_argument("--brush", type=float, default=0.04, help="brush width, fraction of the canvas (default 0.04)")
+    p.add_argument("--seed", type=int, default=0, help="placement of the 'anywhere' drawings (default 0)")
     args = p.parse_args(argv)
     args.mnist_limit, args.pen_limit = (500, 200) if args.quick else (None, None)
     return args
@@ -136,45 +138,55 @@ def main(argv=None) -> int:
     mnist_table = (f"MNIST test set, {len(y_test):,} images:\n\n"
                    + common.table(["model", "accuracy", "errors", "vs first row"], rows))
 
-    # ---- drawn digits of unseen writers
+    # ---- drawn digits of unseen writers, two ways of drawing them
     val = pendigits.split_writers(pen)[1][: args.pen_limit]
     labels = np.array([d.label for d in val])
-    drawings = [pendigits.to_drawing(d.strokes, canvas=(args.canvas, args.canvas), height=args.height,
-                                     brush=args.brush) for d in val]
-    ours_images = np.stack([strokes_to_image(d["strokes"]) for d in drawings])[..., None]
-    tutorial_images = np.stack([tutorial_image(d) for d in drawings])[..., None]
-    split = [strokes_to_digits(d["strokes"]) for d in drawings]
-    one = [len(s) == 1 for s in split]
+    rng = np.random.default_rng(args.seed)
+    drawn = {
+        # kind to the tutorial: the digit in the middle of a square canvas, as its demos are drawn
+        f"centred: canvas {args.canvas}x{args.canvas}, digit {args.height:.0%} of its height, brush "
+        f"{args.brush * args.canvas:g} px": [
+            pendigits.to_drawing(d.strokes, canvas=(args.canvas, args.canvas), height=args.height, brush=args.brush)
+            for d in val],
+        # as people draw: anywhere, 35-75% of a 280-640 px canvas, brush 2.5-6% (pen_eval.py's drawings)
+        "anywhere: as pen_eval.py draws them (280-640 px canvas, digit 35-75% of its height, brush 2.5-6%)": [
+            single_drawing(d, rng) for d in val],
+    }
     n = len(labels)
+    tut = (lambda b: keras_models["tutorial"].predict(b, verbose=0)) if "tutorial" in keras_models else None
 
     def hits(predict, images) -> int:
         return int((batched(predict, images).argmax(1) == labels).sum())
 
-    results = {}
-    results[("ours (ONNX fp32)", "ours: strokes_to_image")] = hits(ours.predict, ours_images)
-    whole = [bool(ok) and int(ours.predict(s)[0].argmax()) == label for s, ok, label in zip(split, one, labels,
-                                                                                          strict=True)]
-    results[("ours (ONNX fp32)", "ours: player path, strokes_to_digits")] = int(sum(whole))
-    results[("ours (ONNX fp32)", "tutorial: whole canvas -> 28x28")] = hits(ours.predict, tutorial_images)
-    if "tutorial" in keras_models:
-        tut = lambda b: keras_models["tutorial"].predict(b, verbose=0)  # noqa: E731
-        results[("tutorial's model", "ours: strokes_to_image")] = hits(tut, ours_images)
-        results[("tutorial's model", "tutorial: whole canvas -> 28x28")] = hits(tut, tutorial_images)
-    rows = [[model, prep, pct(h, n), n - h] for (model, prep), h in results.items()]
-    pen_table = (f"drawn digits: {n} pen digits of validation writers {list(pendigits.VALIDATION_WRITERS)}, "
-                 f"canvas {args.canvas}x{args.canvas}, digit {args.height:.0%} of its height, brush "
-                 f"{args.brush * args.canvas:g} px:\n\n" + common.table(["model", "preprocessing", "accuracy",
-                                                                         "errors"], rows))
-    best = results[("ours (ONNX fp32)", "ours: strokes_to_image")]
-    canvas = results[("ours (ONNX fp32)", "tutorial: whole canvas -> 28x28")]
-    lines = [f"preprocessing margin, same model (ours): {(best - canvas) / n:+.2%} ({pct(best, n)} with "
-             f"strokes_to_image vs {pct(canvas, n)} with the whole canvas resized)"]
-    if ("tutorial's model", "tutorial: whole canvas -> 28x28") in results:
-        base = results[("tutorial's model", "tutorial: whole canvas -> 28x28")]
-        lines.append(f"margin over the tutorial (its model, its preprocessing): {(best - base) / n:+.2%} "
-                     f"({pct(best, n)} vs {pct(base, n)}; errors {n - best} vs {n - base})")
-    lines.append(f"player path found exactly one digit in {sum(one)}/{n} drawings")
-    body = "\n\n".join([mnist_table, pen_table, "\n".join(f"- {line}" for line in lines + notes)])
+    pen_tables, lines = [], []
+    for how, drawings in drawn.items():
+        ours_images = np.stack([strokes_to_image(d["strokes"]) for d in drawings])[..., None]
+        tutorial_images = np.stack([tutorial_image(d) for d in drawings])[..., None]
+        split = [strokes_to_digits(d["strokes"]) for d in drawings]
+        one = [len(s) == 1 for s in split]
+        results = {("ours (ONNX fp32)", "ours: strokes_to_image"): hits(ours.predict, ours_images)}
+        whole = [ok and int(ours.predict(s)[0].argmax()) == label for s, ok, label in zip(split, one, labels,
+                                                                                             strict=True)]
+        results[("ours (ONNX fp32)", "ours: player path, strokes_to_digits")] = int(sum(whole))
+        results[("ours (ONNX fp32)", "tutorial: whole canvas -> 28x28")] = hits(ours.predict, tutorial_images)
+        if tut is not None:
+            results[("tutorial's model", "ours: strokes_to_image")] = hits(tut, ours_images)
+            results[("tutorial's model", "tutorial: whole canvas -> 28x28")] = hits(tut, tutorial_images)
+        rows = [[model, prep, pct(h, n), n - h] for (model, prep), h in results.items()]
+        pen_tables.append(f"drawn digits, {how}: {n} pen digits of validation writers "
+                          f"{list(pendigits.VALIDATION_WRITERS)}\n\n"
+                          + common.table(["model", "preprocessing", "accuracy", "errors"], rows))
+        where = how.split(":")[0]
+        best = results[("ours (ONNX fp32)", "ours: strokes_to_image")]
+        canvas = results[("ours (ONNX fp32)", "tutorial: whole canvas -> 28x28")]
+        lines.append(f"{where}: preprocessing margin, same model (ours): {(best - canvas) / n:+.2%} ({pct(best, n)} "
+                     f"with strokes_to_image vs {pct(canvas, n)} with the whole canvas resized)")
+        if tut is not None:
+            base = results[("tutorial's model", "tutorial: whole canvas -> 28x28")]
+            lines.append(f"{where}: margin over the tutorial (its model, its preprocessing): {(best - base) / n:+.2%} "
+                         f"({pct(best, n)} vs {pct(base, n)}; errors {n - best} vs {n - base})")
+        lines.append(f"{where}: player path found exactly one digit in {sum(one)}/{n} drawings")
+    body = "\n\n".join([mnist_table, *pen_tables, "\n".join(f"- {line}" for line in lines + notes)])
     print(body)
     common.record("accuracy.py", body, ["onnxruntime", "numpy", "pillow", "tensorflow", "keras"], args, at_start)
     return 0

@@ -28,7 +28,7 @@ def _conv_bn(x, filters, kernel, name):
 
 
 def build_model(dropout: float = 0.4) -> keras.Model:
-    """The digits CNN: 28x28x1 in [0, 1] -> 10 softmax probabilities (~170k parameters)."""
+    """The digits CNN: 28x28x1 in [0, 1] -> 10 softmax probabilities (178k parameters)."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = _conv_bn(inputs, 24, 5, "c1")  # 28x28
     x = _conv_bn(x, 24, 3, "c1b")  # a second look at full resolution, before detail is pooled away

@@ -67,7 +67,8 @@ def test_startup():
 def test_accuracy():
     need(ONNX, MNIST, PEN)
     out = run("accuracy.py").stdout
-    assert "MNIST test set" in out and "drawn digits" in out
+    assert "MNIST test set" in out
+    assert "drawn digits, centred" in out and "drawn digits, anywhere" in out
 
 
 def test_scripts_have_the_common_flags():
