@@ -33,6 +33,8 @@ from training.data import DataError, data_files, load_mnist, sha256
 EPOCHS = 24
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3  # peak of the warm-up + cosine schedule
+EMA_EPOCHS = 2  # the shipped weights are an average over about the last 2 epochs of steps
+CALIBRATION_IMAGES = 20000  # clean training images that set the shipped model's batch-norm statistics
 PEN_COPIES = 2  # renderings of each training pen digit: one as the player draws it, the rest distorted
 EXTRA_COPIES = 20  # a user's corrections are few; repeat them so a few epochs learn them
 SEED = 1
@@ -155,7 +157,7 @@ def train(args) -> int:
     import tensorflow as tf
 
     from training import report
-    from training.model import build_augmenter, build_model, build_tutorial_model
+    from training.model import build_augmenter, build_model, build_tutorial_model, recalibrate_batch_norm
 
     keras.utils.set_random_seed(args.seed)
     command = args.command
@@ -194,7 +196,10 @@ def train(args) -> int:
                 warmup = min(steps_per_epoch, total // 4)
                 schedule = keras.optimizers.schedules.CosineDecay(
                     args.lr / 20, total - warmup, alpha=0.01, warmup_target=args.lr, warmup_steps=warmup)
-                optimizer = keras.optimizers.Adam(schedule)
+                # Polyak averaging of the weights: a free ensemble of the last steps' models
+                # (at most an eighth of the run, so short runs and fine-tuning are not dragged back to the start)
+                ema_steps = max(1.0, min(EMA_EPOCHS * steps_per_epoch, total / 8))
+                optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=1 - 1 / ema_steps)
             model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
     train_ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed).batch(args.batch_size)
@@ -231,6 +236,12 @@ def train(args) -> int:
         print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {best_ckpt.name}); "
               f"continue with: {command} --resume", file=sys.stderr)
         return 130
+    # fit() has copied the averaged weights into the model (optimizer.finalize_variable_values); the
+    # epoch-by-epoch validation above is of the raw weights. Checkpoints keep the raw weights with
+    # their average inside the optimizer state, so --resume carries on exactly.
+    if args.arch != "tutorial":
+        pick = np.random.default_rng(args.seed).permutation(len(x))[:CALIBRATION_IMAGES]
+        recalibrate_batch_norm(model, x[np.sort(pick)])
     train_seconds = elapsed + time.time() - t0
 
     # ------------------------------------------------------------ evaluate and report
@@ -281,7 +292,8 @@ def train(args) -> int:
     report.error_grid(x_test, y_test, probs_test, report_dir / "mnist_errors.png", "MNIST test")
     if "pen" in counts:
         report.error_grid(x_val, y_val, probs_val, report_dir / "pen_val_errors.png", "pen digits, unseen writers")
-    print(f"wrote {out}/: {metrics['model']}, metrics.json, report/")
+    metrics_file = "metrics.json" if replaced else f"{Path(metrics['model']).stem}.metrics.json"
+    print(f"wrote {out}/: {metrics['model']}, {metrics_file}, {report_dir.name}/")
     return 0
 
 

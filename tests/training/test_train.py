@@ -63,6 +63,23 @@ def test_augmentation_stays_out_of_the_saved_model(quick_run, mnist_small):
     assert np.abs(np.asarray(augment(x, training=True)) - x).max() > 0.1
 
 
+def test_shipped_weights_are_averaged_and_batch_norm_recalibrated(quick_run):
+    import keras
+
+    shipped = keras.models.load_model(quick_run / "digits.keras")
+    last_step = keras.models.load_model(quick_run / "checkpoints" / "last.keras")  # the raw weights at the end
+    assert last_step.optimizer.use_ema
+    kernel = [shipped.get_layer("c3_conv").kernel.numpy(), last_step.get_layer("c3_conv").kernel.numpy()]
+    assert np.abs(kernel[0] - kernel[1]).max() > 1e-4
+    # the average the optimizer kept is exactly what was shipped
+    average = {v.path: v for v in last_step.optimizer.variables}
+    ema = next(v for path, v in average.items() if "c3_conv_kernel" in path and "average" in path)
+    np.testing.assert_allclose(kernel[0], ema.numpy(), atol=1e-7)
+    # and batch norm statistics no longer those of the augmented training batches
+    bn = [m.get_layer("c1_bn").moving_mean.numpy() for m in (shipped, last_step)]
+    assert np.abs(bn[0] - bn[1]).max() > 1e-4
+
+
 def test_a_better_model_is_not_replaced_silently(quick_run, mnist_small_npz, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
