@@ -80,7 +80,7 @@ def recalibrate_batch_norm(model: keras.Model, images: np.ndarray, batch_size: i
     for layer in model.layers:
         if not isinstance(layer, layers.BatchNormalization):
             continue
-        upstream = keras.Model(model.inputs, layer.input)
+        upstream = keras.Model(model.inputs[0], layer.input)  # one input, called with one array
         total = total_sq = 0.0
         for start in range(0, len(images), batch_size):
             a = np.asarray(upstream(images[start : start + batch_size], training=False), np.float64)
