@@ -127,6 +127,13 @@ def test_batches_give_probabilities(exported, test_images, kind, batch):
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_graph_has_no_runtime_shape_arithmetic_or_layout_shuffles(exported):
+    """export.simplify ran: Flatten is a constant reshape, the dense batch norm is in the weights."""
+    ops = [node.op_type for node in onnx.load(exported["fp32"]).graph.node]
+    assert not {"Shape", "Gather", "Concat", "Slice", "Cast", "Transpose", "Mul"} & set(ops), ops
+    assert ops.count("Conv") == 6 and ops.count("MatMul") == 2
+
+
 def test_parity_with_keras(exported, keras_model, test_images):
     """Independent of the export's own check: Keras and onnxruntime agree on all 500 images."""
     import keras
