@@ -87,7 +87,7 @@ def single_drawing(digit, rng) -> dict:
             "label": str(digit.label)}
 
 
-def number_drawing(digits, rng) -> dict:
+def number_drawing(digits, rng, gap=GAP) -> dict:
     """Digits of one writer side by side at one height; the canvas is made wide enough."""
     height = canvas_height(rng)
     brush = rng.uniform(*BRUSH) * height
@@ -95,7 +95,7 @@ def number_drawing(digits, rng) -> dict:
     h = rng.uniform(*HEIGHT) * height
     scales = [digit_scale(d.strokes, h) for d in digits]
     widths = [float((box(d.strokes)[1] - box(d.strokes)[0])[0] * s) for d, s in zip(digits, scales, strict=True)]
-    gaps = rng.uniform(*GAP, size=len(digits) - 1) * h
+    gaps = rng.uniform(*gap, size=len(digits) - 1) * h
     total = sum(widths) + gaps.sum()
     width = max(canvas_height(rng), math.ceil((total + 2 * margin) * rng.uniform(1.0, 1.3)))
     x = between(rng, margin, width - margin - total)
@@ -110,7 +110,7 @@ def number_drawing(digits, rng) -> dict:
             "label": "".join(str(d.label) for d in digits)}
 
 
-def write_drawings(validation, out: Path, numbers: int, seed: int) -> dict[Path, tuple[str, str]]:
+def write_drawings(validation, out: Path, numbers: int, seed: int, gap=GAP) -> dict[Path, tuple[str, str]]:
     """Write every single digit and `numbers` numbers; path -> (kind, true label)."""
     rng = np.random.default_rng(seed)
     truth = {}
@@ -128,7 +128,7 @@ def write_drawings(validation, out: Path, numbers: int, seed: int) -> dict[Path,
         pool = by_writer[writers[rng.integers(len(writers))]]
         digits = [pool[j] for j in rng.choice(len(pool), size=n, replace=False)]
         path = out / f"number-{i:04d}.json"
-        drawing = number_drawing(digits, rng)
+        drawing = number_drawing(digits, rng, gap)
         path.write_text(json.dumps(drawing))
         truth[path] = ("number", drawing["label"])
     return truth
@@ -205,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pen", type=Path, default=DEFAULT_PEN, help=f"UNIPEN digits (default {DEFAULT_PEN})")
     parser.add_argument("--numbers", type=int, default=400, help="how many numbers of 2-5 digits (default 400)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gap", type=float, nargs=2, default=GAP, metavar=("LO", "HI"),
+                        help=f"gaps between the digits of a number, fractions of the digit height (default {GAP[0]} "
+                             f"{GAP[1]}); smaller gaps test how close digits can be and still be told apart")
     parser.add_argument("--batch-files", type=int, default=500, help="files per digits-predict process")
     args = parser.parse_args(argv)
     at_start = common.machine()
@@ -226,12 +229,13 @@ def main(argv: list[str] | None = None) -> int:
                      if k in model.metadata)
     writers = ", ".join(map(str, sorted({d.writer for d in validation})))
     print(f"model: {model_path} ({meta})")
-    print(f"pen digits: {len(validation)} of the held-out writers {writers}; {args.numbers} numbers; seed {args.seed}")
+    print(f"pen digits: {len(validation)} of the held-out writers {writers}; {args.numbers} numbers with gaps of "
+          f"{args.gap[0]:.0%}-{args.gap[1]:.0%} of the digit height; seed {args.seed}")
 
     with tempfile.TemporaryDirectory(prefix="pen_eval-") as tmp:
         out = args.out or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        truth = write_drawings(validation, out, args.numbers, args.seed)
+        truth = write_drawings(validation, out, args.numbers, args.seed, tuple(args.gap))
         start = time.perf_counter()
         try:
             results = run_predict(list(truth), model_path, args.batch_files)

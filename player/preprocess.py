@@ -28,7 +28,11 @@ BOX = 20.0  # MNIST fits each digit into a 20x20 box inside the 28x28 image
 PEN_WIDTH = 2.6  # pen width in output pixels, about MNIST's stroke width at 28x28
 EDGE = 1.0  # width of the anti-aliased edge, in output pixels
 MIN_STEP = 0.25  # trajectory points closer than this (output pixels) add nothing
-MERGE_GAP = 0.12  # strokes closer than this (fraction of the drawing's height) are one digit
+# strokes closer than this (fraction of the drawing's height) are one digit. Measured on 3,000
+# pen digits and 400 numbers of the training writers: 0.12 kept 99.93% of digits whole but
+# merged every number written with gaps under 12% of its height; 0.05 keeps 99.80% whole (a
+# few "4"s with a detached stroke split) and splits 99% of numbers with gaps of 5-25%.
+MERGE_GAP = 0.05
 SPECK = 0.12  # strokes smaller than this (fraction of the drawing's height) are not a digit
 _CHUNK = 256  # segments per distance computation, bounds memory for very long strokes
 
@@ -135,8 +139,9 @@ def split_digits(strokes: Sequence[Stroke]) -> list[list[np.ndarray]]:
     """Group strokes into digits, left to right.
 
     Strokes whose horizontal extents overlap, or nearly touch, belong to one digit (the two
-    strokes of a "5" overlap; those of a "4" often do not quite, so a gap under MERGE_GAP of
-    the drawing's height still joins). Digits written side by side leave wider gaps. Specks
+    strokes of a "5" overlap; those of a "4" sometimes do not quite, so a gap under MERGE_GAP
+    of the drawing's height still joins). Digits written side by side leave wider gaps, even
+    written close. Specks
     much smaller than the drawing (a stray click) join the nearest digit instead of becoming one.
     """
     arrays = as_arrays(strokes)
