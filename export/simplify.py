@@ -106,11 +106,10 @@ def fold_scale_into_matmul(proto: ModelProto) -> None:
             continue
         mul = after[0]
         scale_name = mul.input[1] if mul.input[0] == matmul.output[0] else mul.input[0]
-        weights = numpy_helper.to_array(inits[matmul.input[1]])
         if scale_name not in inits:
             continue
-        scale = numpy_helper.to_array(inits[scale_name])
-        if scale.shape not in ((weights.shape[1],), (1, weights.shape[1])) or weights.ndim != 2:
+        weights, scale = numpy_helper.to_array(inits[matmul.input[1]]), numpy_helper.to_array(inits[scale_name])
+        if weights.ndim != 2 or scale.shape not in ((weights.shape[1],), (1, weights.shape[1])):
             continue
         scaled = (weights * scale.reshape(1, -1)).astype(weights.dtype)
         matmul.input[1] = _add_initializer(proto, f"{matmul.name}/weights_scaled", scaled)

@@ -141,8 +141,8 @@ def split_digits(strokes: Sequence[Stroke]) -> list[list[np.ndarray]]:
     Strokes whose horizontal extents overlap, or nearly touch, belong to one digit (the two
     strokes of a "5" overlap; those of a "4" sometimes do not quite, so a gap under MERGE_GAP
     of the drawing's height still joins). Digits written side by side leave wider gaps, even
-    written close. Specks
-    much smaller than the drawing (a stray click) join the nearest digit instead of becoming one.
+    written close. Specks much smaller than the drawing (a stray click) join the nearest digit
+    instead of becoming one.
     """
     arrays = as_arrays(strokes)
     if not arrays:

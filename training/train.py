@@ -247,9 +247,8 @@ def train(args) -> int:
     # ------------------------------------------------------------ evaluate and report
     # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
     # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
-    final = model
-    probs_test = final.predict(x_test, batch_size=512, verbose=0)
-    probs_val = final.predict(x_val, batch_size=512, verbose=0)
+    probs_test = model.predict(x_test, batch_size=512, verbose=0)
+    probs_val = model.predict(x_val, batch_size=512, verbose=0)
     pred_test = probs_test.argmax(1)
     test_acc = float((pred_test == y_test).mean())
     val_acc = float((probs_val.argmax(1) == y_val).mean())
@@ -283,7 +282,8 @@ def train(args) -> int:
         "history": {k: [round(v, 5) for v in vs] for k, vs in history.items()},
     }
     # a run that did not replace the model gets its own report folder: report/ matches the model
-    replaced = write_outputs(final, metrics, args, out)
+    metrics_file = write_outputs(model, metrics, args, out)
+    replaced = metrics_file == out / "metrics.json"
     report_dir = out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
     report_dir.mkdir(exist_ok=True)
     report.learning_curves(history, report_dir / "learning_curves.png")
@@ -292,8 +292,7 @@ def train(args) -> int:
     report.error_grid(x_test, y_test, probs_test, report_dir / "mnist_errors.png", "MNIST test")
     if "pen" in counts:
         report.error_grid(x_val, y_val, probs_val, report_dir / "pen_val_errors.png", "pen digits, unseen writers")
-    metrics_file = "metrics.json" if replaced else f"{Path(metrics['model']).stem}.metrics.json"
-    print(f"wrote {out}/: {metrics['model']}, {metrics_file}, {report_dir.name}/")
+    print(f"wrote {out}/: {metrics['model']}, {metrics_file.name}, {report_dir.name}/")
     return 0
 
 
@@ -301,9 +300,9 @@ def _score(m: dict) -> tuple[float, float]:
     return (m.get("mnist_test_accuracy") or 0.0, m.get("pen_val_accuracy") or 0.0)
 
 
-def write_outputs(model, metrics: dict, args, out: Path) -> bool:
+def write_outputs(model, metrics: dict, args, out: Path) -> Path:
     """Write the model and metrics.json; never silently replace a better model.
-    Returns False when the existing model was kept (this one is saved beside it)."""
+    Returns the metrics file written: <model>.metrics.json beside a kept better model."""
     name = metrics["model"]
     old_metrics_file = out / "metrics.json"
     if (out / name).exists() and old_metrics_file.exists():
@@ -319,8 +318,9 @@ def write_outputs(model, metrics: dict, args, out: Path) -> bool:
             print(f"kept {out / kept}: it is better (MNIST test, pen) {_score(old)} > {_score(metrics)}; "
                   f"this run saved as {out / name} (--force replaces)")
             model.save(out / name)
-            (out / f"{Path(name).stem}.metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            return False
+            kept_metrics = out / f"{Path(name).stem}.metrics.json"
+            kept_metrics.write_text(json.dumps(metrics, indent=2) + "\n")
+            return kept_metrics
         print(f"replacing {out / name} (MNIST test {old.get('mnist_test_accuracy')} -> "
               f"{metrics['mnist_test_accuracy']}, pen {old.get('pen_val_accuracy')} -> {metrics['pen_val_accuracy']})")
     tmp = out / f".{name}.tmp{Path(name).suffix}"
@@ -329,7 +329,7 @@ def write_outputs(model, metrics: dict, args, out: Path) -> bool:
     if args.h5 and args.arch != "tutorial":
         model.save(out / "digits.h5")
     old_metrics_file.write_text(json.dumps(metrics, indent=2) + "\n")
-    return True
+    return old_metrics_file
 
 
 def main(argv=None) -> int:
