@@ -22,7 +22,7 @@ from pathlib import Path
 
 import common
 import numpy as np
-from pen_eval import single_drawing
+from pen_eval import pct, single_drawing
 
 from export.onnx_export import quiet_stderr
 
@@ -71,16 +71,12 @@ def batched(predict, x: np.ndarray) -> np.ndarray:
     return np.concatenate([predict(x[i : i + BATCH]) for i in range(0, len(x), BATCH)])
 
 
-def pct(hits: int, n: int) -> str:
-    return f"{hits / n:.2%}"
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     at_start = common.machine()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from player.model import Model, ModelError
-    from player.preprocess import strokes_to_digits, strokes_to_image
+    from player.preprocess import strokes_to_image
     from training import pendigits
     from training.data import DataError, load_mnist
 
@@ -120,6 +116,7 @@ def main(argv=None) -> int:
     except ModelError as e:
         print(f"accuracy.py: {e}", file=sys.stderr)
         return 2
+    tut = (lambda b: keras_models["tutorial"].predict(b, verbose=0)) if "tutorial" in keras_models else None
     engines = {}
     if "ours" in keras_models:
         engines[f"Keras ({args.keras.name})"] = lambda b: keras_models["ours"].predict(b, verbose=0)
@@ -128,8 +125,8 @@ def main(argv=None) -> int:
         engines[f"ONNX int8 ({args.int8.name})"] = int8.predict
     else:
         notes.append(f"{args.int8} not found: int8 row skipped")
-    if "tutorial" in keras_models:
-        engines[f"tutorial's model ({args.tutorial.name})"] = lambda b: keras_models["tutorial"].predict(b, verbose=0)
+    if tut is not None:
+        engines[f"tutorial's model ({args.tutorial.name})"] = tut
     rows, first = [], None
     for name, predict in engines.items():
         hits = int((batched(predict, x).argmax(1) == y_test).sum())
@@ -153,7 +150,6 @@ def main(argv=None) -> int:
             single_drawing(d, rng) for d in val],
     }
     n = len(labels)
-    tut = (lambda b: keras_models["tutorial"].predict(b, verbose=0)) if "tutorial" in keras_models else None
 
     def hits(predict, images) -> int:
         return int((batched(predict, images).argmax(1) == labels).sum())
@@ -162,12 +158,11 @@ def main(argv=None) -> int:
     for how, drawings in drawn.items():
         ours_images = np.stack([strokes_to_image(d["strokes"]) for d in drawings])[..., None]
         tutorial_images = np.stack([tutorial_image(d) for d in drawings])[..., None]
-        split = [strokes_to_digits(d["strokes"]) for d in drawings]
-        one = [len(s) == 1 for s in split]
+        readings = [ours.recognise(d["strokes"]) for d in drawings]  # the player's whole path
+        one = [len(r.digits) == 1 for r in readings]
         results = {("ours (ONNX fp32)", "ours: strokes_to_image"): hits(ours.predict, ours_images)}
-        whole = [ok and int(ours.predict(s)[0].argmax()) == label for s, ok, label in zip(split, one, labels,
-                                                                                             strict=True)]
-        results[("ours (ONNX fp32)", "ours: player path, strokes_to_digits")] = int(sum(whole))
+        whole = sum(r.digits == str(label) for r, label in zip(readings, labels, strict=True))
+        results[("ours (ONNX fp32)", "ours: player path, strokes_to_digits")] = int(whole)
         results[("ours (ONNX fp32)", "tutorial: whole canvas -> 28x28")] = hits(ours.predict, tutorial_images)
         if tut is not None:
             results[("tutorial's model", "ours: strokes_to_image")] = hits(tut, ours_images)

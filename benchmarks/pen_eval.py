@@ -29,7 +29,7 @@ from pathlib import Path
 import common  # benchmarks/common.py: --quick, --no-record, Markdown tables, RESULTS.md; puts ROOT on sys.path
 import numpy as np
 
-from player.model import Model, ModelError, find_model
+from player.model import Model, ModelError, find_model, reading
 from training.pendigits import DEFAULT_PEN, VALIDATION_WRITERS, PenDataError, load_unipen, split_writers
 
 ROOT = common.ROOT
@@ -156,7 +156,7 @@ def pct(hits: int, n: int) -> str:
 
 def shown(result: dict, threshold: float) -> str:
     """The digits as digits-predict --threshold would print them."""
-    return "".join(str(int(np.argmax(p))) if max(p) >= threshold else "?" for p in result["probabilities"])
+    return reading(np.asarray(result["probabilities"]), threshold).digits
 
 
 def report(truth: dict[Path, tuple[str, str]], results: dict[str, dict]) -> tuple[str, list[str]]:

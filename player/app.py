@@ -243,22 +243,18 @@ class Board:
         self.ink_version += 1
 
 
-def digit_boxes(strokes: Sequence[Sequence[Point]]) -> list[Box]:
-    """Bounding boxes of the digits the preprocessing finds, left to right: outlined on the
-    canvas so the user sees how a number was split."""
-    from player.preprocess import bounding_box, split_digits
-
-    return [bounding_box(group) for group in split_digits(strokes)]
-
-
 def recognise(board: Board, model, threshold: float) -> object | None:
-    """Read the drawing with one batched model call; None (and a message) if there is nothing."""
+    """Read the drawing with one batched model call; None (and a message) if there is nothing.
+    The digits found are outlined on the canvas, so the user sees how a number was split."""
+    from player.preprocess import bounding_box, digits_to_images, split_digits
+
     strokes = board.all_strokes()
     if not strokes:
         board.say("draw a digit first")
         return None
-    result = model.recognise(strokes, threshold)
-    board.set_result(result, digit_boxes(strokes))
+    digits = split_digits(strokes)  # once: the model reads these and the outlines show them
+    result = model.read(digits_to_images(digits), threshold)
+    board.set_result(result, [bounding_box(digit) for digit in digits])
     return result
 
 
@@ -484,7 +480,6 @@ class App:
         self.loader = loader or ModelLoader.from_path(options.model)
         self.log = log or EventLog(options.events)
         self.board = Board(brush=options.brush)
-        self.pending = False  # a recognition asked for, waiting for the model
         self.live_due = 0.0  # earliest time for the next live recognition while drawing
         self.live_version = -1  # board version the last live recognition read
         self.model_reported = False
@@ -500,7 +495,8 @@ class App:
         self.recognitions = 0
         self.screenshot_due = False
         self.drawn_view: tuple | None = None
-        self.pending = options.drawing is not None  # a drawing given to open is read as soon as the model is there
+        # a recognition asked for, waiting for the model: a drawing given to open is read as soon as it is there
+        self.pending = options.drawing is not None
 
     @property
     def model(self):

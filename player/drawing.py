@@ -78,21 +78,32 @@ def parse_drawing(data) -> Drawing:
     return Drawing((int(w), int(h)), brush, strokes, label)
 
 
+def decode_drawing(data: bytes) -> Drawing:
+    """Stroke JSON bytes (UTF-8/16/32, with or without the BOM Windows editors add) -> Drawing;
+    ValueError with the reason in one line if unusable."""
+    try:
+        decoded = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"not JSON ({(str(e).strip().splitlines() or [type(e).__name__])[0][:200]})") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deeply to read)") from None
+    try:
+        return parse_drawing(decoded)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"not a stroke drawing: {e}") from None
+
+
 def load_drawing(path: str | Path) -> Drawing:
     """Read a stroke JSON file; DrawingError (one line, names the file) if unusable."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: editors on Windows add a BOM
+        data = path.read_bytes()
     except OSError as e:
         raise DrawingError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DrawingError(f"{path}: not JSON ({str(e).splitlines()[0]})") from None
-    except RecursionError:
-        raise DrawingError(f"{path}: not a stroke drawing: JSON nested too deeply") from None
     try:
-        return parse_drawing(data)
+        return decode_drawing(data)
     except ValueError as e:
-        raise DrawingError(f"{path}: not a stroke drawing: {e}") from None
+        raise DrawingError(f"{path}: {e}") from None
 
 
 def save_new(folder: Path, stem: str, payloads: dict[str, bytes]) -> dict[str, Path]:

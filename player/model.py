@@ -45,6 +45,14 @@ class Result:
     confidence: float  # of the whole reading: the product of the digits' top probabilities
 
 
+def reading(probs: np.ndarray, threshold: float = 0.0) -> Result:
+    """(n, 10) probabilities of a drawing's digits -> the number shown: the most likely digit
+    each, "?" where its probability is below threshold."""
+    top = probs.max(axis=1) if len(probs) else np.zeros(0)
+    digits = "".join(str(int(p.argmax())) if t >= threshold else "?" for p, t in zip(probs, top, strict=True))
+    return Result(digits, probs, float(np.prod(top, dtype=np.float64)) if len(top) else 0.0)
+
+
 class Model:
     """One onnxruntime session, created once; its interface checked at load."""
 
@@ -93,10 +101,7 @@ class Model:
 
     def read(self, images: np.ndarray, threshold: float = 0.0) -> Result:
         """Images of the digits of one drawing, left to right -> the number they show."""
-        probs = self.predict(images)
-        top = probs.max(axis=1) if len(probs) else np.zeros(0)
-        digits = "".join(str(int(p.argmax())) if t >= threshold else "?" for p, t in zip(probs, top, strict=True))
-        return Result(digits, probs, float(np.prod(top)) if len(top) else 0.0)
+        return reading(self.predict(images), threshold)
 
     def recognise(self, strokes, threshold: float = 0.0) -> Result:
         """Strokes of a drawing (screen pixels) -> the digits it shows."""

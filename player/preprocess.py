@@ -173,7 +173,11 @@ def split_digits(strokes: Sequence[Stroke]) -> list[list[np.ndarray]]:
 
 def strokes_to_digits(strokes: Sequence[Stroke]) -> np.ndarray:
     """A drawing -> (n, 28, 28) float32, one image per digit, left to right."""
-    digits = split_digits(strokes)
+    return digits_to_images(split_digits(strokes))
+
+
+def digits_to_images(digits: Sequence[Sequence[Stroke]]) -> np.ndarray:
+    """The strokes of each digit (split_digits) -> (n, 28, 28) float32."""
     images = np.zeros((len(digits), IMAGE_SIZE, IMAGE_SIZE), np.float32)
     for i, digit in enumerate(digits):
         images[i] = strokes_to_image(digit)
