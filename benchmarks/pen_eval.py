@@ -94,7 +94,8 @@ def number_drawing(digits, rng, gap=GAP) -> dict:
     margin = brush / 2 + 1
     h = rng.uniform(*HEIGHT) * height
     scales = [digit_scale(d.strokes, h) for d in digits]
-    widths = [float((box(d.strokes)[1] - box(d.strokes)[0])[0] * s) for d, s in zip(digits, scales, strict=True)]
+    sizes = [(hi - lo) * s for (lo, hi), s in zip((box(d.strokes) for d in digits), scales, strict=True)]
+    widths = [float(w) for w, _ in sizes]
     gaps = rng.uniform(*gap, size=len(digits) - 1) * h
     total = sum(widths) + gaps.sum()
     width = max(canvas_height(rng), math.ceil((total + 2 * margin) * rng.uniform(1.0, 1.3)))
@@ -102,7 +103,7 @@ def number_drawing(digits, rng, gap=GAP) -> dict:
     top = between(rng, margin, height - margin - h)
     strokes = []
     for i, (d, s) in enumerate(zip(digits, scales, strict=True)):
-        digit_h = float((box(d.strokes)[1] - box(d.strokes)[0])[1] * s)
+        digit_h = float(sizes[i][1])
         y = float(np.clip(top + rng.uniform(-0.04, 0.04) * h, margin, height - margin - digit_h))  # a hand's baseline
         strokes += place(d.strokes, s, x, y)
         x += widths[i] + (gaps[i] if i < len(gaps) else 0)

@@ -16,13 +16,14 @@ import json
 import math
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import common  # benchmarks/common.py: ROOT, medians, the private X server
+
+ROOT = common.ROOT
 WINDOW_CLASS = "digits-player"
 TIMEOUT = 60.0
 
@@ -62,24 +63,6 @@ def number_strokes(text: str, canvas: tuple[int, int], slant: float = 0.12) -> l
             strokes.append([(round(ox + (x + advance * i + slant * (100 - y)) * scale),
                              round(oy + (y + wobble) * scale)) for x, y in stroke])
     return strokes
-
-
-class Xvfb:
-    def __enter__(self):
-        read, write = os.pipe()
-        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten",
-                                      "tcp"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write)
-        with os.fdopen(read) as f:
-            number = f.readline().strip()  # written once the server accepts clients
-        if not number:
-            raise SystemExit("screenshot: Xvfb did not start")
-        self.display = f":{number}"
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 class Player:
@@ -131,7 +114,9 @@ def main() -> int:
         raise SystemExit(f"screenshot: no strokes for {sorted(set(args.text) - set(GLYPHS))}")
     model = ["--model", args.model] if args.model else []
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with Xvfb() as x:
+    with common.Xvfb(screen="1280x800x24") as x:
+        if x.display is None:
+            raise SystemExit("screenshot: Xvfb did not start")
         player = Player(x.display, [*model, "--screenshot", str(args.out.resolve())])
         ready = player.wait_for("ready")
         launch = time.monotonic() - player.started
@@ -156,7 +141,7 @@ def main() -> int:
             statuses.append(again.quit())  # quit at once, the model still loading: must exit cleanly too
     print(f"wrote {shot['path']}: drew {args.text!r}, read {read['digits']!r} "
           f"(confidence {read['confidence']:.1%}), player exit statuses {sorted(set(statuses))}")
-    print(f"launch -> ready: median {statistics.median(times):.3f} s, max {max(times):.3f} s "
+    print(f"launch -> ready: median {common.median(times):.3f} s, max {max(times):.3f} s "
           f"over {len(times)} launches; Enter -> answer {answered:.3f} s")
     return 0 if read["digits"] == args.text and set(statuses) == {0} else 1
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,53 +91,6 @@ def run_once(cmd: list[str], env: dict, wait_ready: bool, any_status: bool = Fal
             "startup_s": ready.get("startup_s")}
 
 
-class Xvfb:
-    """A private X server for the duration of the benchmark (started and stopped by us)."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled, self.proc, self.display = enabled, None, None
-
-    def __enter__(self):
-        exe = shutil.which("Xvfb")
-        if not exe or not self.enabled:
-            return self
-        r, w = os.pipe()
-        try:
-            self.proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", "1280x1024x24", "-nolisten",
-                                          "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-            os.close(w)
-            w = None
-            # Xvfb writes the number and the newline separately, and dies of SIGPIPE if the
-            # pipe is closed in between: read up to the newline.
-            data, deadline = b"", time.monotonic() + 10
-            while not data.endswith(b"\n") and select.select([r], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                chunk = os.read(r, 64)
-                if not chunk:
-                    break
-                data += chunk
-            number = data.decode(errors="replace").strip()
-            if data.endswith(b"\n") and number.isdigit() and self.proc.poll() is None:
-                self.display = f":{number}"
-        finally:
-            os.close(r)
-            if w is not None:
-                os.close(w)
-        if self.display is None:
-            self.__exit__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     at_start = common.machine()
@@ -154,7 +105,7 @@ def main(argv=None) -> int:
         notes.append(f"{args.onnx} not found: the player started without a model (its exit status ignored; "
                      "only 'window ready' is meaningful)")
 
-    with Xvfb(enabled=not args.no_xvfb) as xvfb:
+    with common.Xvfb(enabled=not args.no_xvfb) as xvfb:
         cases = {"player, SDL dummy video": (player, dummy, True)}
         if not args.no_xvfb:
             if xvfb.display:

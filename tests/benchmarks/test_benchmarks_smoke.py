@@ -15,9 +15,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
-SHARED = ROOT.parent / "shared" / "data"
-MNIST = Path(os.environ.get("DIGITS_MNIST") or SHARED / "mnist.npz")
-PEN = SHARED / "pendigits-orig.tra"
 ONNX = ROOT / "models" / "digits.onnx"
 KERAS = ROOT / "models" / "digits.keras"
 TABLE_RULE = re.compile(r"^\|(-+:?\|)+$", re.MULTILINE)  # a Markdown table's |---|---:| line
@@ -50,8 +47,8 @@ def test_footprint():
 
 
 @pytest.mark.slow
-def test_latency():
-    need(ONNX, KERAS, MNIST, modules=("tensorflow",))
+def test_latency(mnist_path):  # the fixtures skip when the shared data is absent
+    need(ONNX, KERAS, modules=("tensorflow",))
     out = run("latency.py").stdout
     assert "Keras predict" in out and "session options" in out
 
@@ -64,8 +61,8 @@ def test_startup():
 
 
 @pytest.mark.slow
-def test_accuracy():
-    need(ONNX, MNIST, PEN)
+def test_accuracy(mnist_path, pen_path):
+    need(ONNX)
     out = run("accuracy.py").stdout
     assert "MNIST test set" in out
     assert "drawn digits, centred" in out and "drawn digits, anywhere" in out
