@@ -16,7 +16,8 @@ import numpy as np
 from player.preprocess import strokes_to_image
 
 DEFAULT_PEN = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pendigits-orig.tra"
-VALIDATION_WRITERS = (3, 8, 13, 18, 23, 28)  # whole writers held out: what a new user sees
+VALIDATION_WRITERS = (3, 8, 13, 18, 23, 28)  # whole writers held out: what a new user sees (we tune on them)
+FINAL_WRITERS = (5, 10, 20, 30)  # held out too, and looked at only to report
 
 
 class PenDataError(ValueError):
@@ -26,8 +27,9 @@ class PenDataError(ValueError):
 @dataclass
 class PenDigit:
     label: int
-    writer: int
-    strokes: list[np.ndarray]  # tablet units, y pointing down (already flipped)
+    writer: int | str
+    strokes: list[np.ndarray]  # tablet units, y pointing down (already flipped), in writing order
+    group: str = "pendigits"  # the data set, or UNIPEN's contributing institution
 
 
 def load_unipen(path: str | Path) -> list[PenDigit]:
@@ -73,6 +75,13 @@ def split_writers(digits: list[PenDigit], writers=VALIDATION_WRITERS):
     """(train, validation): validation holds every digit of the given writers."""
     held = set(writers)
     return [d for d in digits if d.writer not in held], [d for d in digits if d.writer in held]
+
+
+def holdout_splits(digits: list[PenDigit]) -> tuple[list[PenDigit], list[PenDigit], list[PenDigit]]:
+    """(train, validation, final): whole writers on each side."""
+    rest, final = split_writers(digits, FINAL_WRITERS)
+    train, val = split_writers(rest, VALIDATION_WRITERS)
+    return train, val, final
 
 
 def distort(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
