@@ -26,16 +26,17 @@ import numpy as np
 
 from player.drawing import DrawingError, load_drawing
 from player.preprocess import PREPROCESS_VERSION, strokes_to_digits
-from training import pendigits
+from training import nondigits, pendigits, unipen
 from training.data import DataError, data_files, load_mnist, sha256
 
 # defaults, all overridable from the command line
-EPOCHS = 24
+EPOCHS = 7  # ~4 min each on a 2-core AVX2 machine (100k images): the run fits 30 minutes
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3  # peak of the warm-up + cosine schedule
 EMA_EPOCHS = 2  # the shipped weights are an average over about the last 2 epochs of steps
 CALIBRATION_IMAGES = 20000  # clean training images that set the shipped model's batch-norm statistics
 PEN_COPIES = 2  # renderings of each training pen digit: one as the player draws it, the rest distorted
+NONDIGITS = 12000  # 'not a digit' examples: fragments, merged pairs, marks (training/nondigits.py)
 EXTRA_COPIES = 20  # a user's corrections are few; repeat them so a few epochs learn them
 SEED = 1
 QUICK_IMAGES = 3000
@@ -51,6 +52,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", help="MNIST .npz (Keras layout) or folder of IDX files; default $DIGITS_MNIST, "
                                   "else keras.datasets.mnist.load_data()")
     p.add_argument("--pen", help=f"UNIPEN pen digits to train on (default {pendigits.DEFAULT_PEN} when present)")
+    p.add_argument("--unipen", help=f"UNIPEN 1a pen digits, JSON lines (default {unipen.DEFAULT_UNIPEN} when "
+                                    "present)")
     p.add_argument("--no-pen", action="store_true", help="train on MNIST only")
     p.add_argument("--extra", action="append", default=[], metavar="DIR",
                    help="folder of corrected drawings saved by the player (stroke JSON with a label); repeatable")
@@ -104,49 +107,76 @@ def load_extra(folders: list[str]) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     return np.stack(images), np.array(labels, np.uint8), files
 
 
+def _load_pen(path, load, what):
+    try:
+        return load(path)
+    except pendigits.PenDataError as e:
+        raise DataError(str(e)) from None
+
+
 def prepare_data(args):
-    """Training arrays, validation arrays (unseen writers' pen digits) and the files used."""
+    """Training arrays, the named evaluation sets (unseen writers and institutions, non-digits),
+    the MNIST test set, counts and the files used. Labels 0-9, and 10 for 'not a digit'."""
     x_train, y_train, x_test, y_test = load_mnist(args.data)
     files = data_files(args.data)
     if args.quick:
         x_train, y_train = x_train[:QUICK_IMAGES], y_train[:QUICK_IMAGES]
         x_test, y_test = x_test[:1000], y_test[:1000]
     parts = {"mnist": (x_train.astype(np.float32) / 255.0, y_train)}
+    evals = {}  # name -> (images, labels): each reported on its own; the *_final ones are never tuned on
+    copies = 1 if args.quick else PEN_COPIES
+    with_pen = not args.no_pen and args.arch != "tutorial"
 
-    pen_path = None if args.no_pen or args.arch == "tutorial" else args.pen or (
-        pendigits.DEFAULT_PEN if pendigits.DEFAULT_PEN.exists() else None)
-    x_val = y_val = None
-    if pen_path:
-        try:
-            digits = pendigits.load_unipen(pen_path)
-        except pendigits.PenDataError as e:
-            raise DataError(str(e)) from None
-        files.append(Path(pen_path))
-        train_digits, val_digits = pendigits.split_writers(digits)
+    def default(path, fallback):
+        return path or (fallback if fallback.exists() else None)
+
+    sources = [  # (name, path, loader, hold-out splitter)
+        ("pen", default(args.pen, pendigits.DEFAULT_PEN), pendigits.load_unipen, pendigits.holdout_splits),
+        ("unipen", default(args.unipen, unipen.DEFAULT_UNIPEN), unipen.load_unipen_1a, unipen.holdout_splits),
+    ] if with_pen else []
+    train_pen, val_pen = [], []
+    t0 = time.time()
+    for i, (name, path, load, splits) in enumerate(sources):
+        if not path:
+            continue
+        train_digits, val_digits, final_digits = splits(_load_pen(path, load, name))
+        files.append(Path(path))
         if args.quick:
-            train_digits, val_digits = train_digits[:600], val_digits[:300]
-        copies = 1 if args.quick else PEN_COPIES
-        t0 = time.time()
-        parts["pen"] = pendigits.render(train_digits, copies=copies, seed=args.seed)
-        x_val, y_val = pendigits.render(val_digits, copies=1)
-        print(f"rendered {len(parts['pen'][0]) + len(x_val)} pen digits in {time.time() - t0:.0f} s "
-              f"(validation writers {list(pendigits.VALIDATION_WRITERS)}: {len(x_val)} digits)")
+            train_digits, val_digits, final_digits = train_digits[:600], val_digits[:300], final_digits[:300]
+        parts[name] = pendigits.render(train_digits, copies=copies, seed=args.seed + i)
+        evals[f"{name}_val"] = pendigits.render(val_digits)
+        evals[f"{name}_final"] = pendigits.render(final_digits)
+        train_pen += train_digits
+        val_pen += val_digits
+    if train_pen:
+        count = NONDIGITS // 10 if args.quick else NONDIGITS
+        parts["not_digit"] = nondigits.render(nondigits.training_strokes(train_pen, count, args.seed), args.seed)
+        evals["not_digit_val"] = nondigits.render(nondigits.training_strokes(val_pen, count // 4, args.seed + 100),
+                                                  args.seed + 100)
+        print(f"rendered {sum(len(parts[k][0]) for k in ('pen', 'unipen', 'not_digit') if k in parts)} training "
+              f"and {sum(len(v[0]) for v in evals.values())} evaluation images in {time.time() - t0:.0f} s "
+              f"(held out: pen writers {list(pendigits.VALIDATION_WRITERS)} + {list(pendigits.FINAL_WRITERS)}, "
+              f"UNIPEN {list(unipen.VALIDATION_INSTITUTIONS)} + {list(unipen.FINAL_INSTITUTIONS)})")
     if args.extra:
         x_extra, y_extra, extra_files = load_extra(args.extra)
         files += extra_files
         if len(x_extra):
             parts["extra"] = (np.repeat(x_extra, EXTRA_COPIES, axis=0), np.repeat(y_extra, EXTRA_COPIES))
         print(f"extra: {len(x_extra)} corrected digits from {len(extra_files)} drawings")
-    if x_val is None:
+    if not evals:
         # no pen digits: hold out the end of MNIST's training set instead
         (x, y), n = parts["mnist"], min(5000, len(parts["mnist"][0]) // 10)
         parts["mnist"] = (x[:-n], y[:-n])
-        x_val, y_val = x[-n:], y[-n:]
+        evals["mnist_holdout"] = (x[-n:], y[-n:])
     x = np.concatenate([v[0] for v in parts.values()])[..., None]
     y = np.concatenate([v[1] for v in parts.values()]).astype(np.int32)
     counts = {k: len(v[1]) for k, v in parts.items()}
+    evals = {k: (v[0][..., None], v[1].astype(np.int32)) for k, v in evals.items()}
+    # what fit() validates on each epoch: every set we may tune on, none of the final ones
+    tune = [v for k, v in evals.items() if not k.endswith("_final")]
+    val = (np.concatenate([v[0] for v in tune]), np.concatenate([v[1] for v in tune]))
     test = (x_test.astype(np.float32)[..., None] / 255.0, y_test.astype(np.int32))
-    return (x, y), (x_val[..., None], y_val.astype(np.int32)), test, counts, files
+    return (x, y), val, test, counts, files, evals
 
 
 # ---------------------------------------------------------------- training
@@ -157,11 +187,20 @@ def train(args) -> int:
     import tensorflow as tf
 
     from training import report
-    from training.model import build_augmenter, build_model, build_tutorial_model, recalibrate_batch_norm
+    from training.model import (
+        NOT_A_DIGIT,
+        build_augmenter,
+        build_model,
+        build_tutorial_model,
+        recalibrate_batch_norm,
+        shipped_model,
+    )
 
     keras.utils.set_random_seed(args.seed)
     command = args.command
-    (x, y), (x_val, y_val), (x_test, y_test), counts, files = prepare_data(args)
+    (x, y), (x_val, y_val), (x_test, y_test), counts, files, evals = prepare_data(args)
+    if len(x) < args.batch_size:
+        raise DataError(f"{len(x)} training images: too few for one batch of {args.batch_size}")
     print(f"training on {len(x)} images {counts}, validating on {len(x_val)}")
 
     out = args.out
@@ -200,12 +239,24 @@ def train(args) -> int:
                 # (at most an eighth of the run, so short runs and fine-tuning are not dragged back to the start)
                 ema_steps = max(1.0, min(EMA_EPOCHS * steps_per_epoch, total / 8))
                 optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=1 - 1 / ema_steps)
-            model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            if args.arch == "tutorial":
+                model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            else:  # the digit head learns from digits only; the not_digit head from everything
+                model.compile(optimizer=optimizer, loss={
+                    "probabilities": keras.losses.SparseCategoricalCrossentropy(ignore_class=NOT_A_DIGIT),
+                    "not_digit": "binary_crossentropy"})
+
+    def targets(labels):
+        """Labels 0-10 -> what each head is trained on."""
+        if args.arch == "tutorial":
+            return labels
+        return {"probabilities": labels, "not_digit": tf.cast(labels == NOT_A_DIGIT, tf.float32)[:, None]}
 
     train_ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed).batch(args.batch_size)
     if args.arch != "tutorial":
         augment = build_augmenter(args.seed)
-        train_ds = train_ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+        train_ds = train_ds.map(lambda a, b: (augment(a, training=True), targets(b)),
+                                num_parallel_calls=tf.data.AUTOTUNE)
     train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
 
     class Checkpoint(keras.callbacks.Callback):
@@ -229,8 +280,8 @@ def train(args) -> int:
     t0 = time.time()
     try:
         # shuffle=False: the tf.data pipeline already shuffles (Keras would warn and ignore it)
-        model.fit(train_ds, validation_data=(x_val, y_val), epochs=args.epochs, initial_epoch=initial_epoch,
-                  shuffle=False,
+        model.fit(train_ds, validation_data=(x_val, targets(tf.constant(y_val))), epochs=args.epochs,
+                  initial_epoch=initial_epoch, shuffle=False,
                   callbacks=[Checkpoint()], verbose=1 if sys.stdout.isatty() else 2)
     except KeyboardInterrupt:
         print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {best_ckpt.name}); "
@@ -247,13 +298,35 @@ def train(args) -> int:
     # ------------------------------------------------------------ evaluate and report
     # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
     # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
-    probs_test = model.predict(x_test, batch_size=512, verbose=0)
-    probs_val = model.predict(x_val, batch_size=512, verbose=0)
+    shipped = model if args.arch == "tutorial" else shipped_model(model)
+
+    def predict(images):
+        """(probabilities, not_digit probability or None) of the model we ship."""
+        out = shipped.predict(images, batch_size=512, verbose=0)
+        return (out, None) if args.arch == "tutorial" else (out[0], out[1][:, 0])
+
+    probs_test, reject_test = predict(x_test)
     pred_test = probs_test.argmax(1)
     test_acc = float((pred_test == y_test).mean())
-    val_acc = float((probs_val.argmax(1) == y_val).mean())
     print(f"MNIST test accuracy {test_acc:.4%} ({int((pred_test != y_test).sum())} wrong of {len(y_test)}); "
-          f"pen digits of unseen writers {val_acc:.4%}; {train_seconds:.0f} s")
+          f"{train_seconds:.0f} s")
+    evaluation, probs_of = {}, {}
+    for name, (xs, ys) in evals.items():
+        probs, reject = predict(xs)
+        probs_of[name] = probs
+        digit = ys != NOT_A_DIGIT
+        entry = {"count": int(len(ys))}
+        if digit.any():
+            entry["accuracy"] = round(float((probs[digit].argmax(1) == ys[digit]).mean()), 6)
+        if reject is not None and digit.any():  # digits the model would answer '?' for
+            entry["rejected"] = round(float((reject[digit] > 0.5).mean()), 6)
+        if reject is not None and (~digit).any():  # non-digits it catches
+            entry["caught"] = round(float((reject[~digit] > 0.5).mean()), 6)
+        evaluation[name] = entry
+        print(f"  {name}: " + ", ".join(f"{k} {v:.4%}" if isinstance(v, float) else f"{k} {v}"
+                                        for k, v in entry.items()))
+    val_name = "pen_val" if "pen_val" in evaluation else next(iter(evaluation))
+    val_acc = evaluation[val_name].get("accuracy", 0.0)
 
     metrics = {
         "model": "model_Mnist.h5" if args.arch == "tutorial" else "digits.keras",
@@ -271,10 +344,18 @@ def train(args) -> int:
         "mnist_test_errors": int((pred_test != y_test).sum()),
         "mnist_test_count": int(len(y_test)),
         "mnist_test_per_class": {str(k): round(float((pred_test[y_test == k] == k).mean()), 6) for k in range(10)},
-        "pen_val_accuracy": round(val_acc, 6) if "pen" in counts else None,
-        "pen_val_writers": list(pendigits.VALIDATION_WRITERS) if "pen" in counts else [],
-        "pen_val_count": int(len(y_val)) if "pen" in counts else 0,
+        "mnist_test_rejected": round(float((reject_test > 0.5).mean()), 6) if reject_test is not None else None,
+        "pen_val_accuracy": evaluation["pen_val"]["accuracy"] if "pen_val" in evaluation else None,
+        "pen_val_writers": list(pendigits.VALIDATION_WRITERS) if "pen_val" in evaluation else [],
+        "pen_val_count": evaluation["pen_val"]["count"] if "pen_val" in evaluation else 0,
         "validation_accuracy": round(val_acc, 6),
+        # every held-out set on its own; *_val are tuned on, *_final only reported
+        "evaluation": evaluation,
+        "held_out": {"pen_val_writers": list(pendigits.VALIDATION_WRITERS),
+                     "pen_final_writers": list(pendigits.FINAL_WRITERS),
+                     "unipen_val_institutions": list(unipen.VALIDATION_INSTITUTIONS),
+                     "unipen_final_institutions": list(unipen.FINAL_INSTITUTIONS)},
+        "outputs": [o.name.split("/")[0] for o in shipped.outputs] if args.arch != "tutorial" else ["probabilities"],
         "preprocess_version": PREPROCESS_VERSION,
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
                      "numpy": np.__version__},
@@ -282,7 +363,7 @@ def train(args) -> int:
         "history": {k: [round(v, 5) for v in vs] for k, vs in history.items()},
     }
     # a run that did not replace the model gets its own report folder: report/ matches the model
-    metrics_file = write_outputs(model, metrics, args, out)
+    metrics_file = write_outputs(shipped, metrics, args, out)
     replaced = metrics_file == out / "metrics.json"
     report_dir = out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
     report_dir.mkdir(exist_ok=True)
@@ -290,8 +371,9 @@ def train(args) -> int:
     report.confusion_matrix(y_test, pred_test, report_dir / "confusion_matrix.png",
                             f"MNIST test: {test_acc:.2%}")
     report.error_grid(x_test, y_test, probs_test, report_dir / "mnist_errors.png", "MNIST test")
-    if "pen" in counts:
-        report.error_grid(x_val, y_val, probs_val, report_dir / "pen_val_errors.png", "pen digits, unseen writers")
+    if "pen_val" in evals:
+        report.error_grid(*evals["pen_val"], probs_of["pen_val"], report_dir / "pen_val_errors.png",
+                          "pen digits, unseen writers")
     print(f"wrote {out}/: {metrics['model']}, {metrics_file.name}, {report_dir.name}/")
     return 0
 
@@ -310,7 +392,9 @@ def write_outputs(model, metrics: dict, args, out: Path) -> Path:
             old = json.loads(old_metrics_file.read_text())
         except (OSError, json.JSONDecodeError):
             old = {}
-        comparable = old.get("mnist_test_count") == metrics["mnist_test_count"]
+        # a model with other outputs is another interface, not a better or worse one of the same
+        comparable = (old.get("mnist_test_count"), old.get("outputs", ["probabilities"])) == (
+            metrics["mnist_test_count"], metrics["outputs"])
         if comparable and _score(old) > _score(metrics) and not args.force:
             kept = name
             name = f"{Path(name).stem}-{datetime.now():%Y%m%d-%H%M%S}{Path(name).suffix}"
