@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     for how, drawings in drawn.items():
         ours_images = np.stack([strokes_to_image(d["strokes"]) for d in drawings])[..., None]
         tutorial_images = np.stack([tutorial_image(d) for d in drawings])[..., None]
-        readings = [ours.recognise(d["strokes"]) for d in drawings]  # the player's whole path
+        readings = [ours.read_strokes(d["strokes"]) for d in drawings]  # the player's whole path
         one = [len(r.digits) == 1 for r in readings]
         results = {("ours (ONNX fp32)", "ours: strokes_to_image"): hits(ours.predict, ours_images)}
         whole = sum(r.digits == str(label) for r, label in zip(readings, labels, strict=True))

@@ -9,12 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import select
-import shutil
 import statistics
-import subprocess
 import sys
-import time
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -115,51 +111,3 @@ def mb(nbytes: float) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
-
-
-class Xvfb:
-    """A private X server for the duration of a benchmark (started and stopped by us);
-    `display` stays None when Xvfb is not installed, not enabled or did not start."""
-
-    def __init__(self, enabled: bool = True, screen: str = "1280x1024x24"):
-        self.enabled, self.screen, self.proc, self.display = enabled, screen, None, None
-
-    def __enter__(self):
-        exe = shutil.which("Xvfb")
-        if not exe or not self.enabled:
-            return self
-        r, w = os.pipe()
-        try:
-            self.proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", self.screen, "-nolisten",
-                                          "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-            os.close(w)
-            w = None
-            # Xvfb writes the number and the newline separately, and dies of SIGPIPE if the
-            # pipe is closed in between: read up to the newline.
-            data, deadline = b"", time.monotonic() + 10
-            while not data.endswith(b"\n") and select.select([r], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                chunk = os.read(r, 64)
-                if not chunk:
-                    break
-                data += chunk
-            number = data.decode(errors="replace").strip()
-            if data.endswith(b"\n") and number.isdigit() and self.proc.poll() is None:
-                self.display = f":{number}"
-        finally:
-            os.close(r)
-            if w is not None:
-                os.close(w)
-        if self.display is None:
-            self.__exit__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None

@@ -217,12 +217,12 @@ def main(argv=None) -> int:
             path_cases = {
                 "prep": cycling(strokes_to_digits, strokes),
                 "model": cycling(model.predict, images),
-                "total": cycling(model.recognise, strokes),
+                "total": cycling(model.read_strokes, strokes),
                 "keras": cycling(lambda s: kmodel(strokes_to_digits(s)[..., None], training=False).numpy(), strokes),
             }
             n = len(drawings)
             m = bench(path_cases, args.seconds, args.rounds)
-            right = sum(model.recognise(s).digits == truth for s, truth in drawings)
+            right = sum(model.read_strokes(s).digits == truth for s, truth in drawings)
             rows.append([label, common.ms(m["prep"]), common.ms(m["model"]), common.ms(m["total"]),
                          common.ms(m["keras"]), f"{m['keras'] / m['total']:.1f}×", f"{right}/{n}"])
         path_table = ("player's recognition path, pen digits of unseen writers (median over drawings):\n\n"

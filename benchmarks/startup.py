@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import common
+import realwindow  # the private X server
 
 TARGET_RATIO = 6  # `import tensorflow` / player ready
 TIMEOUT = 120  # seconds for any one start
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
         notes.append(f"{args.onnx} not found: the player started without a model (its exit status ignored; "
                      "only 'window ready' is meaningful)")
 
-    with common.Xvfb(enabled=not args.no_xvfb) as xvfb:
+    with realwindow.Xvfb(enabled=not args.no_xvfb) as xvfb:
         cases = {"player, SDL dummy video": (player, dummy, True)}
         if not args.no_xvfb:
             if xvfb.display:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from player.errors import first_line
 from player.model import INPUT_NAME, OUTPUT_NAME
 from player.preprocess import IMAGE_SIZE, PREPROCESS_VERSION
 from training.data import DataError, load_mnist
@@ -189,8 +190,7 @@ def load_keras(path: Path):
     try:
         model = keras.models.load_model(path, compile=False)  # compile=False: no optimizer state needed
     except Exception as e:  # Keras raises many types for a bad file; the first line says which problem
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise ExportError(f"{path}: cannot load as a Keras model ({reason})") from None
+        raise ExportError(f"{path}: cannot load as a Keras model ({first_line(e)})") from None
     want_in, want_out = (None, IMAGE_SIZE, IMAGE_SIZE, 1), (None, NUM_CLASSES)
     ins, outs = getattr(model, "inputs", None) or [], getattr(model, "outputs", None) or []
     got_in = [tuple(t.shape) for t in ins]
@@ -381,8 +381,7 @@ def export(args) -> int:
     try:
         proto = convert(model, tf, tf2onnx)
     except Exception as e:  # tf2onnx fails on layers it has no ONNX for, with many exception types
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise ExportError(f"{model_path}: tf2onnx cannot convert this model ({reason})") from None
+        raise ExportError(f"{model_path}: tf2onnx cannot convert this model ({first_line(e)})") from None
     check_proto(proto, onnx, str(out))
     keras_probs = model.predict(x_test, batch_size=BATCH, verbose=0)
     onnx_probs = onnx_predict(proto.SerializeToString(), x_test)
@@ -442,8 +441,7 @@ def export(args) -> int:
         try:
             int8_proto = onnx.load_from_string(quantize(fp32_bytes, calibration))
         except Exception as e:  # onnxruntime.quantization has no error type of its own
-            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            raise ExportError(f"{int8_out}: int8 quantization failed ({reason}); nothing written", 1) from None
+            raise ExportError(f"{int8_out}: int8 quantization failed ({first_line(e)}); nothing written", 1) from None
         int8_probs = onnx_predict(int8_proto.SerializeToString(), x_test)
         int8_acc = accuracy(int8_probs, y_test)
         # same metadata, so the player accepts it, except what is measured on this file

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from player.errors import first_line
+
 
 class DrawingError(ValueError):
     """A drawing file that cannot be used; the message is one line naming the file."""
@@ -84,7 +86,7 @@ def decode_drawing(data: bytes) -> Drawing:
     try:
         decoded = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"not JSON ({(str(e).strip().splitlines() or [type(e).__name__])[0][:200]})") from None
+        raise ValueError(f"not JSON ({first_line(e)})") from None
     except RecursionError:
         raise ValueError("not JSON (nested too deeply to read)") from None
     try:

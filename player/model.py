@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from player.errors import first_line
 from player.preprocess import IMAGE_SIZE, PREPROCESS_VERSION, strokes_to_digits
 
 INPUT_NAME = "image"
@@ -70,7 +71,7 @@ class Model:
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for corrupt files
-            raise ModelError(f"{self.path}: not a usable ONNX model ({str(e).splitlines()[0][:200]})") from None
+            raise ModelError(f"{self.path}: not a usable ONNX model ({first_line(e)})") from None
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self._check_interface()
 
@@ -93,16 +94,24 @@ class Model:
                              f"{PREPROCESS_VERSION!r}: re-export the model or update the player")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """(n, 28, 28) images in [0, 1] -> (n, 10) probabilities, in one batched call."""
+        """(n, 28, 28) images in [0, 1] -> (n, 10) probabilities, in one batched call.
+        ModelError (one line) when the model fails to run or answers in the wrong shape: the
+        app and digits-predict report it alike."""
         x = np.asarray(images, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
         if not len(x):
             return np.zeros((0, 10), np.float32)
-        return self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+        try:
+            probs = self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+        except Exception as e:  # onnxruntime's own errors: a model that loads but does not run
+            raise ModelError(f"{self.path}: the model failed to run ({first_line(e)})") from None
+        if probs.ndim != 2 or probs.shape[1] != 10:
+            raise ModelError(f"{self.path}: expected (n, 10) probabilities, got shape {probs.shape}")
+        return probs
 
     def read(self, images: np.ndarray, threshold: float = 0.0) -> Result:
         """Images of the digits of one drawing, left to right -> the number they show."""
         return reading(self.predict(images), threshold)
 
-    def recognise(self, strokes, threshold: float = 0.0) -> Result:
-        """Strokes of a drawing (screen pixels) -> the digits it shows."""
+    def read_strokes(self, strokes, threshold: float = 0.0) -> Result:
+        """Strokes of a drawing (screen pixels) -> the digits it shows: split, rendered, read."""
         return self.read(strokes_to_digits(strokes), threshold)

@@ -25,6 +25,7 @@ import numpy as np
 
 from player import DEFAULT_THRESHOLD, probability
 from player.drawing import decode_drawing
+from player.errors import first_line
 from player.model import Model, ModelError, reading
 from player.preprocess import PREPROCESS_VERSION, image_to_digits, strokes_to_digits
 
@@ -36,17 +37,12 @@ class InputError(ValueError):
     """A file that cannot be read as digits; the message is the reason (one line)."""
 
 
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0][:200] if lines else type(e).__name__
-
-
 def read_drawing(data: bytes) -> np.ndarray:
     """Stroke JSON bytes -> (n, 28, 28) digit images."""
     try:
         drawing = decode_drawing(data)
     except ValueError as e:
-        raise InputError(_first_line(e)) from None
+        raise InputError(first_line(e)) from None
     return strokes_to_digits(drawing.strokes)
 
 
@@ -69,7 +65,7 @@ def read_picture(data: bytes) -> np.ndarray:
     except UnidentifiedImageError:
         raise InputError("not an image (PNG, JPEG, ...) nor a stroke drawing (.json)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise InputError(f"unreadable image ({_first_line(e)})") from None
+        raise InputError(f"unreadable image ({first_line(e)})") from None
     return image_to_digits(gray)
 
 
@@ -88,7 +84,7 @@ def read_file(path: str) -> np.ndarray:
     except InputError:
         raise
     except Exception as e:  # never a traceback for a bad file: name it and go on with the others
-        raise InputError(f"cannot process ({type(e).__name__}: {_first_line(e)})") from None
+        raise InputError(f"cannot process ({type(e).__name__}: {first_line(e)})") from None
     if not len(images):
         raise InputError("no ink")
     if not np.isfinite(images).all():
@@ -97,16 +93,9 @@ def read_file(path: str) -> np.ndarray:
 
 
 def predict_batches(model: Model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """(n, 28, 28) -> (n, 10) probabilities, at most batch_size images per model call."""
-    out = []
-    for i in range(0, len(images), batch_size):
-        try:
-            probs = model.predict(images[i : i + batch_size])
-        except Exception as e:  # onnxruntime's own errors: a model that does not run
-            raise ModelError(f"{model.path}: the model failed to run ({_first_line(e)})") from None
-        if probs.ndim != 2 or probs.shape[1] != 10:
-            raise ModelError(f"{model.path}: expected (n, 10) probabilities, got shape {probs.shape}")
-        out.append(probs)
+    """(n, 28, 28) -> (n, 10) probabilities, at most batch_size images per model call;
+    ModelError (from Model.predict) if the model does not run."""
+    out = [model.predict(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from player.drawing import DrawingError, load_drawing
+from player.errors import first_line
 from player.preprocess import PREPROCESS_VERSION, strokes_to_digits
 from training import nondigits, pendigits, unipen
 from training.data import DataError, data_files, load_mnist, sha256
@@ -225,7 +226,7 @@ def train(args) -> int:
                 try:
                     model = keras.models.load_model(args.from_model)
                 except Exception as e:  # keras raises many types for a bad file
-                    raise DataError(f"{args.from_model}: cannot load Keras model ({str(e).splitlines()[0]})") from None
+                    raise DataError(f"{args.from_model}: cannot load Keras model ({first_line(e)})") from None
             else:
                 model = build_tutorial_model() if args.arch == "tutorial" else build_model()
             if args.arch == "tutorial":

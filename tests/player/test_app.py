@@ -14,9 +14,11 @@ import pygame
 import pytest
 
 from player import app as player_app
-from player.app import App, Board, EventLog, ModelLoader, Options, main, save_board
+from player.app import App, Options, main
+from player.board import Board
 from player.drawing import Drawing, parse_drawing
 from player.model import ModelError, Result, find_model
+from player.session import EventLog, ModelLoader, save_board
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +64,7 @@ def events(a):
 
 def post_stroke(a, stroke):
     """Mouse down, moves, up along `stroke` (canvas pixels)."""
-    x0, y0 = a.layout.canvas.topleft
+    x0, y0 = a.window.layout.canvas.topleft
     pts = [(int(x0 + x), int(y0 + y)) for x, y in stroke]
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pts[0], button=1))
     for p in pts[1:]:
@@ -197,7 +199,7 @@ def test_clear_keys(app, k):
 def test_live_recognition_while_drawing_and_on_mouse_up(app):
     key(app, pygame.K_l)
     assert app.board.live
-    x0, y0 = app.layout.canvas.topleft
+    x0, y0 = app.window.layout.canvas.topleft
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x0 + 300, y0 + 100), button=1))
     pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(x0 + 300, y0 + 300), rel=(0, 0), buttons=(1, 0, 0)))
     app.step()
@@ -270,8 +272,9 @@ def test_focus_keys_and_click_on_the_answer(app):
     assert app.board.focus == 0  # wraps
     key(app, pygame.K_LEFT)
     assert app.board.focus == 1
-    assert len(app.answer_rects) == 2
-    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=app.answer_rects[0].center, button=1))
+    answer = app.window.parts["panel"].hits  # the answer's digits, as drawn
+    assert len(answer) == 2
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=answer[0].center, button=1))
     app.step()
     assert app.board.focus == 0 and not app.board.current  # a click on the panel draws nothing
 
@@ -298,7 +301,7 @@ def test_resize_keeps_the_strokes(app):
     before = app.board.strokes[0][-1]
     pygame.display.set_mode((700, 500), pygame.RESIZABLE)
     app.step()
-    assert app.layout.canvas.size == app.board.size and app.layout.canvas.right < 700 - 200
+    assert app.window.layout.canvas.size == app.board.size and app.window.layout.canvas.right < 700 - 200
     assert len(app.board.strokes) == 1 and app.board.strokes[0][-1] != before
 
 
@@ -310,7 +313,7 @@ def test_a_drawing_given_to_open_is_fitted_and_read():
     try:
         a.step()
         (stroke,) = a.board.strokes
-        w, h = a.layout.canvas.size
+        w, h = a.window.layout.canvas.size
         assert stroke[0] == pytest.approx((w / 2, h * 0.1)) and stroke[-1] == pytest.approx((w / 2, h * 0.9))
         assert [e["event"] for e in events(a)] == ["ready"]  # the window first, then the work
         a.step()
@@ -329,11 +332,11 @@ def test_enter_before_the_model_is_loaded_is_queued(tmp_path):
         a.step()
         draw(a, ONE)
         key(a, pygame.K_RETURN)
-        assert a.pending and "loading" in a.board.message and a.board.result is None
+        assert a.reading.pending and "loading" in a.board.message and a.board.result is None
         gate.set()
         loader.wait(10)
         a.step()
-        assert not a.pending and a.board.result.digits == "1"
+        assert not a.reading.pending and a.board.result.digits == "1"
     finally:
         pygame.quit()
 
@@ -403,6 +406,14 @@ def test_importing_the_app_loads_neither_onnxruntime_nor_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
     assert out.strip() == "[]"
+
+
+def test_the_board_needs_no_pygame():
+    # the state the tests drive without a window, and that the coming features build on
+    code = "import sys, player.board; print('pygame' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.strip() == "False"
 
 
 # -- with the shipped model

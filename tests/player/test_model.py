@@ -94,10 +94,10 @@ def test_read_threshold_gives_question_mark(tiny):
     assert empty.digits == "" and empty.confidence == 0.0
 
 
-def test_recognise_strokes(tiny, one_drawing):
-    result = tiny.recognise(one_drawing["strokes"])
+def test_read_strokes(tiny, one_drawing):
+    result = tiny.read_strokes(one_drawing["strokes"])
     assert len(result.digits) == 1 and result.probabilities.shape == (1, 10)
-    assert tiny.recognise([]).digits == ""
+    assert tiny.read_strokes([]).digits == ""
 
 
 @pytest.mark.parametrize(
@@ -178,3 +178,31 @@ def test_fixed_batch_model_is_rejected_at_load(tmp_path):
     path = tiny_model(tmp_path / "fixed.onnx", shape=(1, 28, 28, 1))
     with pytest.raises(ModelError, match="free N"):
         Model(path)
+
+
+class BrokenSession:
+    """Stands in for an onnxruntime session that loads but fails at run time, or answers in a
+    shape the player cannot use."""
+
+    def __init__(self, error=None, output=None):
+        self.error, self.output = error, output
+
+    def run(self, names, feeds):
+        if self.error is not None:
+            raise self.error
+        return [self.output]
+
+
+@pytest.mark.parametrize("session,expected", [
+    (BrokenSession(error=RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION\nnode Reshape failed")),
+     "the model failed to run ([ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION)"),
+    (BrokenSession(error=RuntimeError("")), "the model failed to run (RuntimeError)"),
+    (BrokenSession(output=np.zeros((2, 7), np.float32)), "expected (n, 10) probabilities, got shape (2, 7)"),
+])
+def test_predict_failures_are_one_line_model_errors(tmp_path, monkeypatch, session, expected):
+    """The app and digits-predict both get this one line from Model.predict."""
+    model = Model(tiny_model(tmp_path / "tiny.onnx"))
+    monkeypatch.setattr(model, "session", session)
+    with pytest.raises(ModelError) as e:
+        model.predict(np.zeros((2, 28, 28), np.float32))
+    assert str(e.value) == f"{model.path}: {expected}"

@@ -1,0 +1,192 @@
+"""The drawing and what the model read in it: plain state, no window, no pygame.
+
+The app changes a Board in response to mouse and keys, reads it with `read_board`, and
+draws it; the tests drive a Board directly, without a display.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from player.drawing import Drawing
+
+BRUSH = 14  # brush width in window pixels; recognition does not depend on it (preprocess re-draws the pen)
+
+Point = tuple[float, float]
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Board:
+    """The drawing, what the model read in it, and what the user is doing with it."""
+
+    size: tuple[int, int] = (640, 560)  # canvas size in pixels; strokes are in canvas pixels, y down
+    brush: float = BRUSH
+    strokes: list[list[Point]] = field(default_factory=list)
+    current: list[Point] | None = None  # the stroke being drawn, None while the pen is up
+    result: object | None = None  # player.model.Result of the last recognition
+    groups: list[Box] = field(default_factory=list)  # the digits split_digits found, for outlines
+    stale: bool = False  # the drawing changed since `result` was read
+    focus: int = 0  # which digit of the answer the probability bars show
+    live: bool = False  # recognise while drawing
+    message: str = ""  # the status line
+    error: bool = False  # ... and whether it reports a failure
+    label: str = ""  # digits typed so far for "this was N"
+    version: int = 0  # bumped on every change of the ink (live recognition reads each version once)
+    ink_version: int = 0  # bumped when the finished strokes change (the window caches their rendering)
+
+    # -- drawing
+
+    @property
+    def empty(self) -> bool:
+        return not self.strokes and not self.current
+
+    def all_strokes(self) -> list[list[Point]]:
+        """Finished strokes plus the one being drawn (live recognition reads it too)."""
+        return self.strokes + ([self.current] if self.current else [])
+
+    def pen_down(self, x: float, y: float) -> None:
+        self.current = [(float(x), float(y))]
+        self._changed()
+
+    def pen_move(self, x: float, y: float) -> None:
+        """Add a point; a fast mouse reports points far apart, so fill the gap with points at
+        most half a brush apart: the stroke stays a smooth chain of round dabs."""
+        if self.current is None:
+            return
+        x, y = float(x), float(y)
+        lx, ly = self.current[-1]
+        distance = math.hypot(x - lx, y - ly)
+        if distance < 0.5:  # sub-pixel jitter adds points but no ink
+            return
+        step = max(self.brush / 2, 1.0)
+        n = math.ceil(distance / step)
+        self.current.extend((lx + (x - lx) * i / n, ly + (y - ly) * i / n) for i in range(1, n))
+        self.current.append((x, y))
+        self._changed()
+
+    def pen_up(self) -> None:
+        if self.current:
+            self.strokes.append(self.current)
+        self.current = None
+        self._changed(finished=True)
+
+    def undo(self) -> None:
+        if self.current:
+            self.current = None
+        elif self.strokes:
+            self.strokes.pop()
+        else:
+            self.say("nothing to undo")
+            return
+        self._changed(finished=True)
+        if self.empty:
+            self.result, self.groups = None, []
+        self.say("undone")
+
+    def clear(self) -> None:
+        self.strokes, self.current = [], None
+        self.result, self.groups, self.focus, self.label = None, [], 0, ""
+        self._changed(finished=True)
+        self.say("cleared")
+
+    def _changed(self, finished: bool = False) -> None:
+        self.version += 1
+        self.ink_version += finished
+        self.label = ""
+        if self.result is not None:
+            self.stale = True
+
+    # -- answers
+
+    @property
+    def outdated(self) -> bool:
+        """The answer shown is for an older drawing and nothing will update it: shown dimmed.
+        (In live mode it is updated as the pen moves: dimming it would make it blink.)"""
+        return self.stale and not self.live
+
+    def set_result(self, result, groups: list[Box]) -> None:
+        self.result, self.groups, self.stale, self.label = result, groups, False, ""
+        if self.focus >= len(result.digits):
+            self.focus = 0
+
+    def move_focus(self, delta: int) -> None:
+        if self.result is not None and self.result.digits:
+            self.focus = (self.focus + delta) % len(self.result.digits)
+
+    def type_digit(self, digit: str) -> str | None:
+        """The user says "this was ...": returns the full label once it has as many digits as
+        the drawing (one key for a single digit, "4", "2" for a 42), else None."""
+        if self.result is None or self.stale or not self.result.digits:
+            self.say("press Enter first, then type the digits it shows", error=True)
+            return None
+        self.label += digit
+        n = len(self.result.digits)
+        if len(self.label) < n:
+            self.say(f"this was {self.label}{'_' * (n - len(self.label))}  (type {n - len(self.label)} more digit"
+                     f"{'s' if n - len(self.label) > 1 else ''}, Backspace to fix)")
+            return None
+        label, self.label = self.label, ""
+        return label
+
+    def say(self, message: str, error: bool = False) -> None:
+        self.message, self.error = message, error
+
+    # -- conversions
+
+    def to_drawing(self, label: str | None = None) -> Drawing:
+        return Drawing(canvas=tuple(self.size), brush=float(self.brush),
+                       strokes=[list(s) for s in self.strokes], label=label)
+
+    def load(self, drawing: Drawing) -> None:
+        """Show a saved drawing, its canvas scaled to fit ours and centred."""
+        (w, h), (cw, ch) = drawing.canvas, self.size
+        s = min(cw / w, ch / h)
+        ox, oy = (cw - w * s) / 2, (ch - h * s) / 2
+        self.clear()
+        self.strokes = [[(ox + x * s, oy + y * s) for x, y in stroke] for stroke in drawing.strokes if stroke]
+        self._changed(finished=True)
+        self.stale = False
+
+    def resize(self, size: tuple[int, int]) -> None:
+        """The canvas changed size: scale the drawing with it (evenly, so digits keep their
+        shape), so that shrinking the window never pushes ink out of sight."""
+        size = (max(int(size[0]), 1), max(int(size[1]), 1))
+        if size == tuple(self.size):
+            return
+        s = min(size[0] / self.size[0], size[1] / self.size[1])
+        self.strokes = [[(x * s, y * s) for x, y in stroke] for stroke in self.strokes]
+        if self.current:
+            self.current = [(x * s, y * s) for x, y in self.current]
+        self.groups = [(x0 * s, y0 * s, x1 * s, y1 * s) for x0, y0, x1, y1 in self.groups]
+        self.size = size
+        self.ink_version += 1
+
+
+@dataclass
+class Reading:
+    """When the board is read next: asked for (Enter, a drawing opened, the pen lifted in live
+    mode) and waiting for the model, or due again while the pen moves in live mode."""
+
+    pending: bool = False  # a reading asked for; done as soon as the model is there
+    live_due: float = 0.0  # earliest time (time.monotonic) for the next live reading while drawing
+    live_version: int = -1  # the board version the last reading read
+    count: int = 0  # readings so far (the window redraws when it changes)
+
+
+def read_board(board: Board, model, threshold: float) -> object | None:
+    """Read the board's drawing with one batched model call and keep the answer on the board;
+    None (and a message) if there is nothing. The digits found are kept as outlines, so the
+    user sees how a number was split. (Model.read takes digit images, Model.read_strokes a
+    drawing's strokes: this one also splits once for both the model and the outlines.)"""
+    from player.preprocess import bounding_box, digits_to_images, split_digits  # numpy: not at app start
+
+    strokes = board.all_strokes()
+    if not strokes:
+        board.say("draw a digit first")
+        return None
+    digits = split_digits(strokes)  # once: the model reads these and the outlines show them
+    result = model.read(digits_to_images(digits), threshold)
+    board.set_result(result, [bounding_box(digit) for digit in digits])
+    return result
