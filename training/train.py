@@ -19,6 +19,7 @@ import platform
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,7 +43,28 @@ QUICK_IMAGES = 3000
 TUTORIAL_EPOCHS = 10
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class Config:
+    """One run's settings, as the command line gave them."""
+
+    data: str | None = None  # MNIST: .npz or IDX folder; None: $DIGITS_MNIST, else Keras downloads it
+    pen: Path | None = None  # UNIPEN pen digits; None: MNIST only
+    extra: tuple[str, ...] = ()  # folders of the player's corrections
+    from_model: str | None = None  # start from these weights instead of a fresh model
+    arch: str = "digits"  # "digits" (shipped) or "tutorial" (the baseline)
+    epochs: int = EPOCHS
+    batch_size: int = BATCH_SIZE
+    lr: float = LEARNING_RATE
+    seed: int = SEED
+    out: Path = Path("models")
+    h5: bool = False
+    quick: bool = False
+    resume: bool = False
+    force: bool = False
+    command: str = "digits-train"  # as typed, for metrics.json and the --resume hint
+
+
+def parse_args(argv=None) -> Config:
     from training import __version__
 
     p = argparse.ArgumentParser(prog="digits-train", description=__doc__.split("\n\n")[0],
@@ -67,18 +89,42 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     p.add_argument("--force", action="store_true", help="replace the model in --out even if it was better")
     args = p.parse_args(argv)
-    args.command = "digits-train " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.epochs is None:
         args.epochs = 1 if args.quick else TUTORIAL_EPOCHS if args.arch == "tutorial" else EPOCHS
     if args.epochs < 1 or args.batch_size < 1:
         p.error("--epochs and --batch-size must be at least 1")
-    return args
+    pen = None if args.no_pen or args.arch == "tutorial" else args.pen or (
+        pendigits.DEFAULT_PEN if pendigits.DEFAULT_PEN.exists() else None)
+    return Config(data=args.data, pen=Path(pen) if pen else None, extra=tuple(args.extra),
+                  from_model=args.from_model, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+                  lr=args.lr, seed=args.seed, out=args.out, h5=args.h5, quick=args.quick, resume=args.resume,
+                  force=args.force, command="digits-train " + shlex.join(sys.argv[1:] if argv is None else argv))
 
 
 # ---------------------------------------------------------------- data
 
 
-def load_extra(folders: list[str]) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+@dataclass
+class Data:
+    """Everything a run learns from and is judged on."""
+
+    x: np.ndarray  # training images, float32 [N, 28, 28, 1] in 0..1, all sources together
+    y: np.ndarray  # their labels, int32 [N]
+    evals: dict[str, tuple[np.ndarray, np.ndarray]]  # named evaluation sets, each reported on its own
+    validation: str  # the evaluation set Keras validates on after every epoch (and best.keras follows)
+    test: tuple[np.ndarray, np.ndarray]  # the MNIST test set
+    counts: dict[str, int]  # training images per source: {"mnist": ..., "pen": ..., "extra": ...}
+    files: list[Path]  # the data files read, for metrics.json's provenance
+
+
+# what each evaluation set is, in the printed summary and the report's titles
+EVAL_TITLES = {
+    "pen_val": "pen digits of unseen writers",
+    "mnist_val": "held-out MNIST training images",
+}
+
+
+def load_extra(folders) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     """Corrections saved by the player: each file is a drawing labelled with its digits."""
     images, labels, files = [], [], []
     for folder in folders:
@@ -104,195 +150,237 @@ def load_extra(folders: list[str]) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     return np.stack(images), np.array(labels, np.uint8), files
 
 
-def prepare_data(args):
-    """Training arrays, validation arrays (unseen writers' pen digits) and the files used."""
-    x_train, y_train, x_test, y_test = load_mnist(args.data)
-    files = data_files(args.data)
-    if args.quick:
+def prepare_data(config: Config) -> Data:
+    """MNIST, the pen digits of the training writers and the corrections, as one training set;
+    the pen digits of the validation writers (or, without them, the end of MNIST's training
+    set) to validate on; the MNIST test set."""
+    x_train, y_train, x_test, y_test = load_mnist(config.data)
+    files = data_files(config.data)
+    if config.quick:
         x_train, y_train = x_train[:QUICK_IMAGES], y_train[:QUICK_IMAGES]
         x_test, y_test = x_test[:1000], y_test[:1000]
     parts = {"mnist": (x_train.astype(np.float32) / 255.0, y_train)}
+    evals = {}
 
-    pen_path = None if args.no_pen or args.arch == "tutorial" else args.pen or (
-        pendigits.DEFAULT_PEN if pendigits.DEFAULT_PEN.exists() else None)
-    x_val = y_val = None
-    if pen_path:
+    if config.pen:
         try:
-            digits = pendigits.load_unipen(pen_path)
+            digits = pendigits.load_unipen(config.pen)
         except pendigits.PenDataError as e:
             raise DataError(str(e)) from None
-        files.append(Path(pen_path))
+        files.append(config.pen)
         train_digits, val_digits = pendigits.split_writers(digits)
-        if args.quick:
+        if config.quick:
             train_digits, val_digits = train_digits[:600], val_digits[:300]
-        copies = 1 if args.quick else PEN_COPIES
+        copies = 1 if config.quick else PEN_COPIES
         t0 = time.time()
-        parts["pen"] = pendigits.render(train_digits, copies=copies, seed=args.seed)
-        x_val, y_val = pendigits.render(val_digits, copies=1)
-        print(f"rendered {len(parts['pen'][0]) + len(x_val)} pen digits in {time.time() - t0:.0f} s "
-              f"(validation writers {list(pendigits.VALIDATION_WRITERS)}: {len(x_val)} digits)")
-    if args.extra:
-        x_extra, y_extra, extra_files = load_extra(args.extra)
+        parts["pen"] = pendigits.render(train_digits, copies=copies, seed=config.seed)
+        evals["pen_val"] = pendigits.render(val_digits, copies=1)
+        print(f"rendered {len(parts['pen'][0]) + len(evals['pen_val'][0])} pen digits in {time.time() - t0:.0f} s "
+              f"(validation writers {list(pendigits.VALIDATION_WRITERS)}: {len(evals['pen_val'][0])} digits)")
+    if config.extra:
+        x_extra, y_extra, extra_files = load_extra(config.extra)
         files += extra_files
         if len(x_extra):
             parts["extra"] = (np.repeat(x_extra, EXTRA_COPIES, axis=0), np.repeat(y_extra, EXTRA_COPIES))
         print(f"extra: {len(x_extra)} corrected digits from {len(extra_files)} drawings")
-    if x_val is None:
+    if not evals:
         # no pen digits: hold out the end of MNIST's training set instead
         (x, y), n = parts["mnist"], min(5000, len(parts["mnist"][0]) // 10)
         parts["mnist"] = (x[:-n], y[:-n])
-        x_val, y_val = x[-n:], y[-n:]
-    x = np.concatenate([v[0] for v in parts.values()])[..., None]
-    y = np.concatenate([v[1] for v in parts.values()]).astype(np.int32)
-    counts = {k: len(v[1]) for k, v in parts.items()}
-    test = (x_test.astype(np.float32)[..., None] / 255.0, y_test.astype(np.int32))
-    return (x, y), (x_val[..., None], y_val.astype(np.int32)), test, counts, files
+        evals["mnist_val"] = (x[-n:], y[-n:])
+    return Data(
+        x=np.concatenate([v[0] for v in parts.values()])[..., None],
+        y=np.concatenate([v[1] for v in parts.values()]).astype(np.int32),
+        evals={name: (x[..., None], y.astype(np.int32)) for name, (x, y) in evals.items()},
+        validation=next(iter(evals)),
+        test=(x_test.astype(np.float32)[..., None] / 255.0, y_test.astype(np.int32)),
+        counts={k: len(v[1]) for k, v in parts.items()},
+        files=files,
+    )
 
 
-# ---------------------------------------------------------------- training
+# ---------------------------------------------------------------- the model and its training
 
 
-def train(args) -> int:
+def new_model(arch: str, from_model: str | None, lr: float, epochs: int, steps_per_epoch: int):
+    """A compiled model for a new run: the weights of `from_model`, or a fresh `arch` network."""
+    import keras
+
+    from training.model import build_model, build_tutorial_model
+
+    if from_model:
+        try:
+            model = keras.models.load_model(from_model)
+        except Exception as e:  # keras raises many types for a bad file
+            raise DataError(f"{from_model}: cannot load Keras model ({str(e).splitlines()[0]})") from None
+    else:
+        model = build_tutorial_model() if arch == "tutorial" else build_model()
+    if arch == "tutorial":
+        optimizer = keras.optimizers.Adam()
+    else:
+        total = steps_per_epoch * epochs
+        warmup = min(steps_per_epoch, total // 4)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            lr / 20, total - warmup, alpha=0.01, warmup_target=lr, warmup_steps=warmup)
+        # Polyak averaging of the weights: a free ensemble of the last steps' models
+        # (at most an eighth of the run, so short runs and fine-tuning are not dragged back to the start)
+        ema_steps = max(1.0, min(EMA_EPOCHS * steps_per_epoch, total / 8))
+        optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=1 - 1 / ema_steps)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def fit(model, data: Data, checkpoint, *, epochs: int, initial_epoch: int, batch_size: int, seed: int,
+        augment: bool) -> None:
+    """Train from `initial_epoch` to `epochs`, checkpointing every epoch (Ctrl+C raises
+    KeyboardInterrupt with the last finished epoch on disk)."""
+    import tensorflow as tf
+
+    from training.model import build_augmenter
+
+    train_ds = tf.data.Dataset.from_tensor_slices((data.x, data.y)).shuffle(len(data.x), seed=seed).batch(batch_size)
+    if augment:
+        augmenter = build_augmenter(seed)
+        train_ds = train_ds.map(lambda a, b: (augmenter(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
+    # shuffle=False: the tf.data pipeline already shuffles (Keras would warn and ignore it)
+    model.fit(train_ds, validation_data=data.evals[data.validation], epochs=epochs, initial_epoch=initial_epoch,
+              shuffle=False, callbacks=[checkpoint], verbose=1 if sys.stdout.isatty() else 2)
+
+
+def calibration_images(x: np.ndarray, seed: int) -> np.ndarray:
+    """The clean training images the shipped model's batch-norm statistics are measured on."""
+    pick = np.random.default_rng(seed).permutation(len(x))[:CALIBRATION_IMAGES]
+    return x[np.sort(pick)]
+
+
+# ---------------------------------------------------------------- evaluation and report
+
+
+def evaluate(model, test: tuple[np.ndarray, np.ndarray],
+             evals: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Accuracy on the MNIST test set and on each named evaluation set, each reported on its own.
+    Returns those metrics and every set's probabilities (the report draws what went wrong)."""
+    sets = {"mnist_test": test} | evals
+    probs = {name: model.predict(x, batch_size=512, verbose=0) for name, (x, _) in sets.items()}
+    y_test, pred_test = test[1], probs["mnist_test"].argmax(1)
+    metrics = {
+        "mnist_test_accuracy": round(float((pred_test == y_test).mean()), 6),
+        "mnist_test_errors": int((pred_test != y_test).sum()),
+        "mnist_test_count": int(len(y_test)),
+        "mnist_test_per_class": {str(k): round(float((pred_test[y_test == k] == k).mean()), 6) for k in range(10)},
+    }
+    summary = [f"MNIST test accuracy {float((pred_test == y_test).mean()):.4%} "
+               f"({metrics['mnist_test_errors']} wrong of {len(y_test)})"]
+    for name, (_, y) in evals.items():
+        accuracy = float((probs[name].argmax(1) == y).mean())
+        metrics[f"{name}_accuracy"], metrics[f"{name}_count"] = round(accuracy, 6), int(len(y))
+        summary.append(f"{EVAL_TITLES.get(name, name)} {accuracy:.4%}")
+    print("; ".join(summary))
+    return metrics, probs
+
+
+def run_metrics(config: Config, data: Data, scores: dict, history: dict, train_seconds: float) -> dict:
+    """metrics.json: the scores with everything needed to know how the model was made."""
     import keras
     import tensorflow as tf
 
+    return {
+        "model": "model_Mnist.h5" if config.arch == "tutorial" else "digits.keras",
+        "arch": config.arch,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": config.command,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "gpus": len(tf.config.list_logical_devices("GPU"))},
+        "seed": config.seed,
+        "epochs": len(history.get("loss", [])),
+        "batch_size": config.batch_size,
+        "learning_rate": config.lr,
+        "train_seconds": round(train_seconds, 1),
+        "train_images": data.counts,
+        **scores,
+        # the player and the export read pen_val_accuracy: null when there were no pen digits
+        "pen_val_accuracy": scores.get("pen_val_accuracy"),
+        "pen_val_writers": list(pendigits.VALIDATION_WRITERS) if "pen_val" in data.evals else [],
+        "pen_val_count": scores.get("pen_val_count", 0),
+        "validation_accuracy": scores[f"{data.validation}_accuracy"],
+        "preprocess_version": PREPROCESS_VERSION,
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+                     "numpy": np.__version__},
+        "data_files": {str(f): sha256(f) for f in data.files},
+        "history": {k: [round(v, 5) for v in vs] for k, vs in history.items()},
+    }
+
+
+def write_report(folder: Path, history: dict, data: Data, probs: dict[str, np.ndarray], test_accuracy: float) -> None:
+    """The plots: learning curves, the MNIST test confusion matrix, each set's errors."""
     from training import report
-    from training.model import build_augmenter, build_model, build_tutorial_model, recalibrate_batch_norm
 
-    keras.utils.set_random_seed(args.seed)
-    command = args.command
-    (x, y), (x_val, y_val), (x_test, y_test), counts, files = prepare_data(args)
-    print(f"training on {len(x)} images {counts}, validating on {len(x_val)}")
+    folder.mkdir(exist_ok=True)
+    report.learning_curves(history, folder / "learning_curves.png")
+    x_test, y_test = data.test
+    report.confusion_matrix(y_test, probs["mnist_test"].argmax(1), folder / "confusion_matrix.png",
+                            f"MNIST test: {test_accuracy:.2%}")
+    report.error_grid(x_test, y_test, probs["mnist_test"], folder / "mnist_errors.png", "MNIST test")
+    for name, (x, y) in data.evals.items():
+        report.error_grid(x, y, probs[name], folder / f"{name}_errors.png", EVAL_TITLES.get(name, name))
 
-    out = args.out
-    ckpt_dir = out / "checkpoints"
+
+# ---------------------------------------------------------------- the run
+
+
+def train(config: Config) -> int:
+    import keras
+    import tensorflow as tf
+
+    from training.checkpoint import Checkpoint, RunState, resume
+    from training.model import recalibrate_batch_norm
+
+    keras.utils.set_random_seed(config.seed)
+    data = prepare_data(config)
+    print(f"training on {len(data.x)} images {data.counts}, validating on {len(data.evals[data.validation][1])}")
+
+    ckpt_dir = config.out / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    last_ckpt, best_ckpt, state_file = ckpt_dir / "last.keras", ckpt_dir / "best.keras", ckpt_dir / "state.json"
-
-    steps_per_epoch = -(-len(x) // args.batch_size)
     gpus = tf.config.list_logical_devices("GPU")
     strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    initial_epoch, history, elapsed = 0, {}, 0.0
     with strategy.scope():
-        if args.resume:
-            if not last_ckpt.exists():
-                raise DataError(f"{last_ckpt}: nothing to resume (no checkpoint)")
-            model = keras.models.load_model(last_ckpt)
-            state = json.loads(state_file.read_text())
-            initial_epoch, history, elapsed = state["epoch"], state["history"], state["train_seconds"]
-            print(f"resuming from epoch {initial_epoch} of {args.epochs}")
+        if config.resume:
+            model, state = resume(ckpt_dir)
+            print(f"resuming from epoch {state.epoch} of {config.epochs}")
         else:
-            if args.from_model:
-                try:
-                    model = keras.models.load_model(args.from_model)
-                except Exception as e:  # keras raises many types for a bad file
-                    raise DataError(f"{args.from_model}: cannot load Keras model ({str(e).splitlines()[0]})") from None
-            else:
-                model = build_tutorial_model() if args.arch == "tutorial" else build_model()
-            if args.arch == "tutorial":
-                optimizer = keras.optimizers.Adam()
-            else:
-                total = steps_per_epoch * args.epochs
-                warmup = min(steps_per_epoch, total // 4)
-                schedule = keras.optimizers.schedules.CosineDecay(
-                    args.lr / 20, total - warmup, alpha=0.01, warmup_target=args.lr, warmup_steps=warmup)
-                # Polyak averaging of the weights: a free ensemble of the last steps' models
-                # (at most an eighth of the run, so short runs and fine-tuning are not dragged back to the start)
-                ema_steps = max(1.0, min(EMA_EPOCHS * steps_per_epoch, total / 8))
-                optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=1 - 1 / ema_steps)
-            model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-
-    train_ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed).batch(args.batch_size)
-    if args.arch != "tutorial":
-        augment = build_augmenter(args.seed)
-        train_ds = train_ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
-    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
-
-    class Checkpoint(keras.callbacks.Callback):
-        """Every epoch: last checkpoint + state for --resume; the best by validation loss kept apart."""
-
-        def __init__(self):
-            super().__init__()
-            self.best = min(history.get("val_loss", [np.inf]))
-            self.t0 = time.time()
-
-        def on_epoch_end(self, epoch, logs=None):
-            for k, v in (logs or {}).items():
-                history.setdefault(k, []).append(float(v))
-            self.model.save(last_ckpt)
-            if logs["val_loss"] < self.best:
-                self.best = logs["val_loss"]
-                self.model.save(best_ckpt)
-            state = {"epoch": epoch + 1, "history": history, "train_seconds": elapsed + time.time() - self.t0}
-            state_file.write_text(json.dumps(state))
+            steps_per_epoch = -(-len(data.x) // config.batch_size)
+            model = new_model(config.arch, config.from_model, config.lr, config.epochs, steps_per_epoch)
+            state = RunState()
+    checkpoint = Checkpoint(ckpt_dir, state)
 
     t0 = time.time()
     try:
-        # shuffle=False: the tf.data pipeline already shuffles (Keras would warn and ignore it)
-        model.fit(train_ds, validation_data=(x_val, y_val), epochs=args.epochs, initial_epoch=initial_epoch,
-                  shuffle=False,
-                  callbacks=[Checkpoint()], verbose=1 if sys.stdout.isatty() else 2)
+        fit(model, data, checkpoint, epochs=config.epochs, initial_epoch=state.epoch, batch_size=config.batch_size,
+            seed=config.seed, augment=config.arch != "tutorial")
     except KeyboardInterrupt:
-        print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {best_ckpt.name}); "
-              f"continue with: {command} --resume", file=sys.stderr)
+        print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {checkpoint.best_model.name}); "
+              f"continue with: {config.command} --resume", file=sys.stderr)
         return 130
     # fit() has copied the averaged weights into the model (optimizer.finalize_variable_values); the
     # epoch-by-epoch validation above is of the raw weights. Checkpoints keep the raw weights with
     # their average inside the optimizer state, so --resume carries on exactly.
-    if args.arch != "tutorial":
-        pick = np.random.default_rng(args.seed).permutation(len(x))[:CALIBRATION_IMAGES]
-        recalibrate_batch_norm(model, x[np.sort(pick)])
-    train_seconds = elapsed + time.time() - t0
+    if config.arch != "tutorial":
+        recalibrate_batch_norm(model, calibration_images(data.x, config.seed))
+    train_seconds = state.train_seconds + time.time() - t0
+    print(f"trained in {train_seconds:.0f} s")
 
-    # ------------------------------------------------------------ evaluate and report
     # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
     # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
-    probs_test = model.predict(x_test, batch_size=512, verbose=0)
-    probs_val = model.predict(x_val, batch_size=512, verbose=0)
-    pred_test = probs_test.argmax(1)
-    test_acc = float((pred_test == y_test).mean())
-    val_acc = float((probs_val.argmax(1) == y_val).mean())
-    print(f"MNIST test accuracy {test_acc:.4%} ({int((pred_test != y_test).sum())} wrong of {len(y_test)}); "
-          f"pen digits of unseen writers {val_acc:.4%}; {train_seconds:.0f} s")
-
-    metrics = {
-        "model": "model_Mnist.h5" if args.arch == "tutorial" else "digits.keras",
-        "arch": args.arch,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "gpus": len(gpus)},
-        "seed": args.seed,
-        "epochs": len(history.get("loss", [])),
-        "batch_size": args.batch_size,
-        "learning_rate": args.lr,
-        "train_seconds": round(train_seconds, 1),
-        "train_images": counts,
-        "mnist_test_accuracy": round(test_acc, 6),
-        "mnist_test_errors": int((pred_test != y_test).sum()),
-        "mnist_test_count": int(len(y_test)),
-        "mnist_test_per_class": {str(k): round(float((pred_test[y_test == k] == k).mean()), 6) for k in range(10)},
-        "pen_val_accuracy": round(val_acc, 6) if "pen" in counts else None,
-        "pen_val_writers": list(pendigits.VALIDATION_WRITERS) if "pen" in counts else [],
-        "pen_val_count": int(len(y_val)) if "pen" in counts else 0,
-        "validation_accuracy": round(val_acc, 6),
-        "preprocess_version": PREPROCESS_VERSION,
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-                     "numpy": np.__version__},
-        "data_files": {str(f): sha256(f) for f in files},
-        "history": {k: [round(v, 5) for v in vs] for k, vs in history.items()},
-    }
+    scores, probs = evaluate(model, data.test, data.evals)
+    metrics = run_metrics(config, data, scores, checkpoint.state.history, train_seconds)
+    metrics_file = write_outputs(model, metrics, config.out, force=config.force,
+                                 h5=config.h5 and config.arch != "tutorial")
     # a run that did not replace the model gets its own report folder: report/ matches the model
-    metrics_file = write_outputs(model, metrics, args, out)
-    replaced = metrics_file == out / "metrics.json"
-    report_dir = out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
-    report_dir.mkdir(exist_ok=True)
-    report.learning_curves(history, report_dir / "learning_curves.png")
-    report.confusion_matrix(y_test, pred_test, report_dir / "confusion_matrix.png",
-                            f"MNIST test: {test_acc:.2%}")
-    report.error_grid(x_test, y_test, probs_test, report_dir / "mnist_errors.png", "MNIST test")
-    if "pen" in counts:
-        report.error_grid(x_val, y_val, probs_val, report_dir / "pen_val_errors.png", "pen digits, unseen writers")
-    print(f"wrote {out}/: {metrics['model']}, {metrics_file.name}, {report_dir.name}/")
+    replaced = metrics_file == config.out / "metrics.json"
+    report_dir = config.out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
+    write_report(report_dir, checkpoint.state.history, data, probs, scores["mnist_test_accuracy"])
+    print(f"wrote {config.out}/: {metrics['model']}, {metrics_file.name}, {report_dir.name}/")
     return 0
 
 
@@ -300,7 +388,7 @@ def _score(m: dict) -> tuple[float, float]:
     return (m.get("mnist_test_accuracy") or 0.0, m.get("pen_val_accuracy") or 0.0)
 
 
-def write_outputs(model, metrics: dict, args, out: Path) -> Path:
+def write_outputs(model, metrics: dict, out: Path, *, force: bool, h5: bool) -> Path:
     """Write the model and metrics.json; never silently replace a better model.
     Returns the metrics file written: <model>.metrics.json beside a kept better model."""
     name = metrics["model"]
@@ -311,7 +399,7 @@ def write_outputs(model, metrics: dict, args, out: Path) -> Path:
         except (OSError, json.JSONDecodeError):
             old = {}
         comparable = old.get("mnist_test_count") == metrics["mnist_test_count"]
-        if comparable and _score(old) > _score(metrics) and not args.force:
+        if comparable and _score(old) > _score(metrics) and not force:
             kept = name
             name = f"{Path(name).stem}-{datetime.now():%Y%m%d-%H%M%S}{Path(name).suffix}"
             metrics["model"] = name
@@ -326,14 +414,14 @@ def write_outputs(model, metrics: dict, args, out: Path) -> Path:
     tmp = out / f".{name}.tmp{Path(name).suffix}"
     model.save(tmp)
     os.replace(tmp, out / name)
-    if args.h5 and args.arch != "tutorial":
+    if h5:
         model.save(out / "digits.h5")
     old_metrics_file.write_text(json.dumps(metrics, indent=2) + "\n")
     return old_metrics_file
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    config = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
     try:
         import tensorflow  # noqa: F401
@@ -341,7 +429,7 @@ def main(argv=None) -> int:
         print("digits-train needs TensorFlow: pip install 'digits[train]'", file=sys.stderr)
         return 2
     try:
-        return train(args)
+        return train(config)
     except DataError as e:
         print(f"digits-train: {e}", file=sys.stderr)
         return 2
