@@ -19,16 +19,16 @@ import platform
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from player.drawing import DrawingError, load_drawing
-from player.errors import first_line
-from player.preprocess import PREPROCESS_VERSION, strokes_to_digits
-from training import nondigits, pendigits, unipen
-from training.data import DataError, data_files, load_mnist, sha256
+from player.preprocess import PREPROCESS_VERSION
+from training import pendigits, unipen
+from training.data import DataError, sha256
+from training.prepare import EVAL_TITLES, NOT_A_DIGIT, Data, prepare_data
 
 # defaults, all overridable from the command line
 EPOCHS = 7  # ~4 min each on a 2-core AVX2 machine (100k images): the run fits 30 minutes
@@ -36,15 +36,33 @@ BATCH_SIZE = 128
 LEARNING_RATE = 2e-3  # peak of the warm-up + cosine schedule
 EMA_EPOCHS = 2  # the shipped weights are an average over about the last 2 epochs of steps
 CALIBRATION_IMAGES = 20000  # clean training images that set the shipped model's batch-norm statistics
-PEN_COPIES = 2  # renderings of each training pen digit: one as the player draws it, the rest distorted
-NONDIGITS = 12000  # 'not a digit' examples: fragments, merged pairs, marks (training/nondigits.py)
-EXTRA_COPIES = 20  # a user's corrections are few; repeat them so a few epochs learn them
 SEED = 1
-QUICK_IMAGES = 3000
 TUTORIAL_EPOCHS = 10
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class Config:
+    """One run's settings, as the command line gave them."""
+
+    data: str | None = None  # MNIST: .npz or IDX folder; None: $DIGITS_MNIST, else Keras downloads it
+    pen: Path | None = None  # pendigits (UCI, UNIPEN format) trajectories; None: none
+    unipen: Path | None = None  # UNIPEN 1a JSON lines; None: none
+    extra: tuple[str, ...] = ()  # folders of the player's corrections
+    from_model: str | None = None  # start from these weights instead of a fresh model
+    arch: str = "digits"  # "digits" (shipped) or "tutorial" (the baseline)
+    epochs: int = EPOCHS
+    batch_size: int = BATCH_SIZE
+    lr: float = LEARNING_RATE
+    seed: int = SEED
+    out: Path = Path("models")
+    h5: bool = False
+    quick: bool = False
+    resume: bool = False
+    force: bool = False
+    command: str = "digits-train"  # as typed, for metrics.json and the --resume hint
+
+
+def parse_args(argv=None) -> Config:
     from training import __version__
 
     p = argparse.ArgumentParser(prog="digits-train", description=__doc__.split("\n\n")[0],
@@ -55,7 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pen", help=f"UNIPEN pen digits to train on (default {pendigits.DEFAULT_PEN} when present)")
     p.add_argument("--unipen", help=f"UNIPEN 1a pen digits, JSON lines (default {unipen.DEFAULT_UNIPEN} when "
                                     "present)")
-    p.add_argument("--no-pen", action="store_true", help="train on MNIST only")
+    p.add_argument("--no-pen", action="store_true", help="train on MNIST only (no pen digits, no 'not a digit')")
     p.add_argument("--extra", action="append", default=[], metavar="DIR",
                    help="folder of corrected drawings saved by the player (stroke JSON with a label); repeatable")
     p.add_argument("--from", dest="from_model", metavar="MODEL", help="start from these weights (.keras), e.g. to "
@@ -67,315 +85,253 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=Path("models"), help="output folder (default: models/)")
     p.add_argument("--h5", action="store_true", help="also write digits.h5 (the tutorial's format)")
-    p.add_argument("--quick", action="store_true", help=f"{QUICK_IMAGES} images, 1 epoch: a smoke run")
+    p.add_argument("--quick", action="store_true", help="3,000 MNIST images, 600 per pen source, 1 epoch: a smoke run")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     p.add_argument("--force", action="store_true", help="replace the model in --out even if it was better")
     args = p.parse_args(argv)
-    args.command = "digits-train " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.epochs is None:
         args.epochs = 1 if args.quick else TUTORIAL_EPOCHS if args.arch == "tutorial" else EPOCHS
     if args.epochs < 1 or args.batch_size < 1:
         p.error("--epochs and --batch-size must be at least 1")
-    return args
-
-
-# ---------------------------------------------------------------- data
-
-
-def load_extra(folders: list[str]) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """Corrections saved by the player: each file is a drawing labelled with its digits."""
-    images, labels, files = [], [], []
-    for folder in folders:
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise DataError(f"{folder}: --extra needs a folder of labelled stroke JSON files")
-        for path in sorted(folder.glob("*.json")):
-            try:
-                drawing = load_drawing(path)
-            except DrawingError as e:
-                print(f"skipping {e}", file=sys.stderr)
-                continue
-            digits = strokes_to_digits(drawing.strokes)  # exactly what the player showed the model
-            if not drawing.label or len(digits) != len(drawing.label):
-                print(f"skipping {path}: label {drawing.label!r} does not match {len(digits)} drawn digits",
-                      file=sys.stderr)
-                continue
-            images.extend(digits)
-            labels.extend(int(d) for d in drawing.label)
-            files.append(path)
-    if not images:
-        return np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.uint8), files
-    return np.stack(images), np.array(labels, np.uint8), files
-
-
-def _load_pen(path, load, what):
-    try:
-        return load(path)
-    except pendigits.PenDataError as e:
-        raise DataError(str(e)) from None
-
-
-def prepare_data(args):
-    """Training arrays, the named evaluation sets (unseen writers and institutions, non-digits),
-    the MNIST test set, counts and the files used. Labels 0-9, and 10 for 'not a digit'."""
-    x_train, y_train, x_test, y_test = load_mnist(args.data)
-    files = data_files(args.data)
-    if args.quick:
-        x_train, y_train = x_train[:QUICK_IMAGES], y_train[:QUICK_IMAGES]
-        x_test, y_test = x_test[:1000], y_test[:1000]
-    parts = {"mnist": (x_train.astype(np.float32) / 255.0, y_train)}
-    evals = {}  # name -> (images, labels): each reported on its own; the *_final ones are never tuned on
-    copies = 1 if args.quick else PEN_COPIES
     with_pen = not args.no_pen and args.arch != "tutorial"
 
-    def default(path, fallback):
-        return path or (fallback if fallback.exists() else None)
+    def pen_path(given, default):
+        path = given or (default if default.exists() else None)
+        return Path(path) if with_pen and path else None
 
-    sources = [  # (name, path, loader, hold-out splitter)
-        ("pen", default(args.pen, pendigits.DEFAULT_PEN), pendigits.load_unipen, pendigits.holdout_splits),
-        ("unipen", default(args.unipen, unipen.DEFAULT_UNIPEN), unipen.load_unipen_1a, unipen.holdout_splits),
-    ] if with_pen else []
-    train_pen, val_pen = [], []
-    t0 = time.time()
-    for i, (name, path, load, splits) in enumerate(sources):
-        if not path:
-            continue
-        train_digits, val_digits, final_digits = splits(_load_pen(path, load, name))
-        files.append(Path(path))
-        if args.quick:
-            train_digits, val_digits, final_digits = train_digits[:600], val_digits[:300], final_digits[:300]
-        parts[name] = pendigits.render(train_digits, copies=copies, seed=args.seed + i)
-        evals[f"{name}_val"] = pendigits.render(val_digits)
-        evals[f"{name}_final"] = pendigits.render(final_digits)
-        train_pen += train_digits
-        val_pen += val_digits
-    if train_pen:
-        count = NONDIGITS // 10 if args.quick else NONDIGITS
-        parts["not_digit"] = nondigits.render(nondigits.training_strokes(train_pen, count, args.seed), args.seed)
-        evals["not_digit_val"] = nondigits.render(nondigits.training_strokes(val_pen, count // 4, args.seed + 100),
-                                                  args.seed + 100)
-        print(f"rendered {sum(len(parts[k][0]) for k in ('pen', 'unipen', 'not_digit') if k in parts)} training "
-              f"and {sum(len(v[0]) for v in evals.values())} evaluation images in {time.time() - t0:.0f} s "
-              f"(held out: pen writers {list(pendigits.VALIDATION_WRITERS)} + {list(pendigits.FINAL_WRITERS)}, "
-              f"UNIPEN {list(unipen.VALIDATION_INSTITUTIONS)} + {list(unipen.FINAL_INSTITUTIONS)})")
-    if args.extra:
-        x_extra, y_extra, extra_files = load_extra(args.extra)
-        files += extra_files
-        if len(x_extra):
-            parts["extra"] = (np.repeat(x_extra, EXTRA_COPIES, axis=0), np.repeat(y_extra, EXTRA_COPIES))
-        print(f"extra: {len(x_extra)} corrected digits from {len(extra_files)} drawings")
-    if not evals:
-        # no pen digits: hold out the end of MNIST's training set instead
-        (x, y), n = parts["mnist"], min(5000, len(parts["mnist"][0]) // 10)
-        parts["mnist"] = (x[:-n], y[:-n])
-        evals["mnist_holdout"] = (x[-n:], y[-n:])
-    x = np.concatenate([v[0] for v in parts.values()])[..., None]
-    y = np.concatenate([v[1] for v in parts.values()]).astype(np.int32)
-    counts = {k: len(v[1]) for k, v in parts.items()}
-    evals = {k: (v[0][..., None], v[1].astype(np.int32)) for k, v in evals.items()}
-    # what fit() validates on each epoch: every set we may tune on, none of the final ones
-    tune = [v for k, v in evals.items() if not k.endswith("_final")]
-    val = (np.concatenate([v[0] for v in tune]), np.concatenate([v[1] for v in tune]))
-    test = (x_test.astype(np.float32)[..., None] / 255.0, y_test.astype(np.int32))
-    return (x, y), val, test, counts, files, evals
+    return Config(data=args.data, pen=pen_path(args.pen, pendigits.DEFAULT_PEN),
+                  unipen=pen_path(args.unipen, unipen.DEFAULT_UNIPEN), extra=tuple(args.extra),
+                  from_model=args.from_model, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+                  lr=args.lr, seed=args.seed, out=args.out, h5=args.h5, quick=args.quick, resume=args.resume,
+                  force=args.force, command="digits-train " + shlex.join(sys.argv[1:] if argv is None else argv))
 
 
-# ---------------------------------------------------------------- training
+# ---------------------------------------------------------------- the model and its training
 
 
-def train(args) -> int:
+def new_model(arch: str, from_model: str | None, lr: float, epochs: int, steps_per_epoch: int):
+    """A compiled model for a new run: the weights of `from_model`, or a fresh `arch` network."""
     import keras
+
+    from training.model import build_model, build_tutorial_model
+
+    if from_model:
+        try:
+            model = keras.models.load_model(from_model)
+        except Exception as e:  # keras raises many types for a bad file
+            raise DataError(f"{from_model}: cannot load Keras model ({str(e).splitlines()[0]})") from None
+    else:
+        model = build_tutorial_model() if arch == "tutorial" else build_model()
+    if arch == "tutorial":
+        optimizer = keras.optimizers.Adam()
+    else:
+        total = steps_per_epoch * epochs
+        warmup = min(steps_per_epoch, total // 4)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            lr / 20, total - warmup, alpha=0.01, warmup_target=lr, warmup_steps=warmup)
+        # Polyak averaging of the weights: a free ensemble of the last steps' models
+        # (at most an eighth of the run, so short runs and fine-tuning are not dragged back to the start)
+        ema_steps = max(1.0, min(EMA_EPOCHS * steps_per_epoch, total / 8))
+        optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=1 - 1 / ema_steps)
+    if arch == "tutorial":
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    else:  # the digit head learns from digits only, the not_digit head from everything
+        model.compile(optimizer=optimizer, loss={
+            "probabilities": keras.losses.SparseCategoricalCrossentropy(ignore_class=NOT_A_DIGIT),
+            "not_digit": "binary_crossentropy"})
+    return model
+
+
+def targets(labels, arch: str):
+    """Labels 0-10 -> what each head of the model is trained on."""
     import tensorflow as tf
 
-    from training import report
-    from training.model import (
-        NOT_A_DIGIT,
-        build_augmenter,
-        build_model,
-        build_tutorial_model,
-        recalibrate_batch_norm,
-        shipped_model,
-    )
+    if arch == "tutorial":
+        return labels
+    return {"probabilities": labels, "not_digit": tf.cast(labels == NOT_A_DIGIT, tf.float32)[:, None]}
 
-    keras.utils.set_random_seed(args.seed)
-    command = args.command
-    (x, y), (x_val, y_val), (x_test, y_test), counts, files, evals = prepare_data(args)
-    if len(x) < args.batch_size:
-        raise DataError(f"{len(x)} training images: too few for one batch of {args.batch_size}")
-    print(f"training on {len(x)} images {counts}, validating on {len(x_val)}")
 
-    out = args.out
-    ckpt_dir = out / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    last_ckpt, best_ckpt, state_file = ckpt_dir / "last.keras", ckpt_dir / "best.keras", ckpt_dir / "state.json"
+def fit(model, data: Data, checkpoint, *, epochs: int, initial_epoch: int, batch_size: int, seed: int,
+        arch: str) -> None:
+    """Train from `initial_epoch` to `epochs`, checkpointing every epoch (Ctrl+C raises
+    KeyboardInterrupt with the last finished epoch on disk)."""
+    import tensorflow as tf
 
-    steps_per_epoch = -(-len(x) // args.batch_size)
-    gpus = tf.config.list_logical_devices("GPU")
-    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    initial_epoch, history, elapsed = 0, {}, 0.0
-    with strategy.scope():
-        if args.resume:
-            if not last_ckpt.exists():
-                raise DataError(f"{last_ckpt}: nothing to resume (no checkpoint)")
-            model = keras.models.load_model(last_ckpt)
-            state = json.loads(state_file.read_text())
-            initial_epoch, history, elapsed = state["epoch"], state["history"], state["train_seconds"]
-            print(f"resuming from epoch {initial_epoch} of {args.epochs}")
-        else:
-            if args.from_model:
-                try:
-                    model = keras.models.load_model(args.from_model)
-                except Exception as e:  # keras raises many types for a bad file
-                    raise DataError(f"{args.from_model}: cannot load Keras model ({first_line(e)})") from None
-            else:
-                model = build_tutorial_model() if args.arch == "tutorial" else build_model()
-            if args.arch == "tutorial":
-                optimizer = keras.optimizers.Adam()
-            else:
-                total = steps_per_epoch * args.epochs
-                warmup = min(steps_per_epoch, total // 4)
-                schedule = keras.optimizers.schedules.CosineDecay(
-                    args.lr / 20, total - warmup, alpha=0.01, warmup_target=args.lr, warmup_steps=warmup)
-                # Polyak averaging of the weights: a free ensemble of the last steps' models
-                # (at most an eighth of the run, so short runs and fine-tuning are not dragged back to the start)
-                ema_steps = max(1.0, min(EMA_EPOCHS * steps_per_epoch, total / 8))
-                optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=1 - 1 / ema_steps)
-            if args.arch == "tutorial":
-                model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-            else:  # the digit head learns from digits only; the not_digit head from everything
-                model.compile(optimizer=optimizer, loss={
-                    "probabilities": keras.losses.SparseCategoricalCrossentropy(ignore_class=NOT_A_DIGIT),
-                    "not_digit": "binary_crossentropy"})
+    from training.model import build_augmenter
 
-    def targets(labels):
-        """Labels 0-10 -> what each head is trained on."""
-        if args.arch == "tutorial":
-            return labels
-        return {"probabilities": labels, "not_digit": tf.cast(labels == NOT_A_DIGIT, tf.float32)[:, None]}
-
-    train_ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed).batch(args.batch_size)
-    if args.arch != "tutorial":
-        augment = build_augmenter(args.seed)
-        train_ds = train_ds.map(lambda a, b: (augment(a, training=True), targets(b)),
+    train_ds = tf.data.Dataset.from_tensor_slices((data.x, data.y)).shuffle(len(data.x), seed=seed).batch(batch_size)
+    if arch != "tutorial":
+        augmenter = build_augmenter(seed)
+        train_ds = train_ds.map(lambda a, b: (augmenter(a, training=True), targets(b, arch)),
                                 num_parallel_calls=tf.data.AUTOTUNE)
     train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
+    # validated every epoch on all the sets we may tune on, never on the final ones
+    tune = [v for name, v in data.evals.items() if not name.endswith("_final")]
+    x_val, y_val = np.concatenate([x for x, _ in tune]), np.concatenate([y for _, y in tune])
+    # shuffle=False: the tf.data pipeline already shuffles (Keras would warn and ignore it)
+    model.fit(train_ds, validation_data=(x_val, targets(tf.constant(y_val), arch)), epochs=epochs,
+              initial_epoch=initial_epoch, shuffle=False, callbacks=[checkpoint],
+              verbose=1 if sys.stdout.isatty() else 2)
 
-    class Checkpoint(keras.callbacks.Callback):
-        """Every epoch: last checkpoint + state for --resume; the best by validation loss kept apart."""
 
-        def __init__(self):
-            super().__init__()
-            self.best = min(history.get("val_loss", [np.inf]))
-            self.t0 = time.time()
+def calibration_images(x: np.ndarray, seed: int) -> np.ndarray:
+    """The clean training images the shipped model's batch-norm statistics are measured on."""
+    pick = np.random.default_rng(seed).permutation(len(x))[:CALIBRATION_IMAGES]
+    return x[np.sort(pick)]
 
-        def on_epoch_end(self, epoch, logs=None):
-            for k, v in (logs or {}).items():
-                history.setdefault(k, []).append(float(v))
-            self.model.save(last_ckpt)
-            if logs["val_loss"] < self.best:
-                self.best = logs["val_loss"]
-                self.model.save(best_ckpt)
-            state = {"epoch": epoch + 1, "history": history, "train_seconds": elapsed + time.time() - self.t0}
-            state_file.write_text(json.dumps(state))
 
-    t0 = time.time()
-    try:
-        # shuffle=False: the tf.data pipeline already shuffles (Keras would warn and ignore it)
-        model.fit(train_ds, validation_data=(x_val, targets(tf.constant(y_val))), epochs=args.epochs,
-                  initial_epoch=initial_epoch, shuffle=False,
-                  callbacks=[Checkpoint()], verbose=1 if sys.stdout.isatty() else 2)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {best_ckpt.name}); "
-              f"continue with: {command} --resume", file=sys.stderr)
-        return 130
-    # fit() has copied the averaged weights into the model (optimizer.finalize_variable_values); the
-    # epoch-by-epoch validation above is of the raw weights. Checkpoints keep the raw weights with
-    # their average inside the optimizer state, so --resume carries on exactly.
-    if args.arch != "tutorial":
-        pick = np.random.default_rng(args.seed).permutation(len(x))[:CALIBRATION_IMAGES]
-        recalibrate_batch_norm(model, x[np.sort(pick)])
-    train_seconds = elapsed + time.time() - t0
+# ---------------------------------------------------------------- evaluation and report
 
-    # ------------------------------------------------------------ evaluate and report
-    # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
-    # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
-    shipped = model if args.arch == "tutorial" else shipped_model(model)
 
-    def predict(images):
-        """(probabilities, not_digit probability or None) of the model we ship."""
-        out = shipped.predict(images, batch_size=512, verbose=0)
-        return (out, None) if args.arch == "tutorial" else (out[0], out[1][:, 0])
-
-    probs_test, reject_test = predict(x_test)
-    pred_test = probs_test.argmax(1)
-    test_acc = float((pred_test == y_test).mean())
-    print(f"MNIST test accuracy {test_acc:.4%} ({int((pred_test != y_test).sum())} wrong of {len(y_test)}); "
-          f"{train_seconds:.0f} s")
-    evaluation, probs_of = {}, {}
-    for name, (xs, ys) in evals.items():
-        probs, reject = predict(xs)
-        probs_of[name] = probs
-        digit = ys != NOT_A_DIGIT
-        entry = {"count": int(len(ys))}
-        if digit.any():
-            entry["accuracy"] = round(float((probs[digit].argmax(1) == ys[digit]).mean()), 6)
-        if reject is not None and digit.any():  # digits the model would answer '?' for
-            entry["rejected"] = round(float((reject[digit] > 0.5).mean()), 6)
-        if reject is not None and (~digit).any():  # non-digits it catches
-            entry["caught"] = round(float((reject[~digit] > 0.5).mean()), 6)
-        evaluation[name] = entry
-        print(f"  {name}: " + ", ".join(f"{k} {v:.4%}" if isinstance(v, float) else f"{k} {v}"
-                                        for k, v in entry.items()))
-    val_name = "pen_val" if "pen_val" in evaluation else next(iter(evaluation))
-    val_acc = evaluation[val_name].get("accuracy", 0.0)
-
+def evaluate(model, test: tuple[np.ndarray, np.ndarray],
+             evals: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Accuracy on the MNIST test set and on each named evaluation set, each reported on its own;
+    with a not_digit output also the share of digits answered 'not a digit' (`_rejected`) and of
+    non-digits caught (`_caught`). Returns those metrics and every set's digit probabilities."""
+    sets = {"mnist_test": test} | evals
+    probs, reject = {}, {}
+    for name, (x, _) in sets.items():
+        out = model.predict(x, batch_size=512, verbose=0)
+        probs[name], reject[name] = (out[0], out[1][:, 0]) if isinstance(out, list) else (out, None)
+    y_test, pred_test = test[1], probs["mnist_test"].argmax(1)
     metrics = {
-        "model": "model_Mnist.h5" if args.arch == "tutorial" else "digits.keras",
-        "arch": args.arch,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "gpus": len(gpus)},
-        "seed": args.seed,
-        "epochs": len(history.get("loss", [])),
-        "batch_size": args.batch_size,
-        "learning_rate": args.lr,
-        "train_seconds": round(train_seconds, 1),
-        "train_images": counts,
-        "mnist_test_accuracy": round(test_acc, 6),
+        "mnist_test_accuracy": round(float((pred_test == y_test).mean()), 6),
         "mnist_test_errors": int((pred_test != y_test).sum()),
         "mnist_test_count": int(len(y_test)),
         "mnist_test_per_class": {str(k): round(float((pred_test[y_test == k] == k).mean()), 6) for k in range(10)},
-        "mnist_test_rejected": round(float((reject_test > 0.5).mean()), 6) if reject_test is not None else None,
-        "pen_val_accuracy": evaluation["pen_val"]["accuracy"] if "pen_val" in evaluation else None,
-        "pen_val_writers": list(pendigits.VALIDATION_WRITERS) if "pen_val" in evaluation else [],
-        "pen_val_count": evaluation["pen_val"]["count"] if "pen_val" in evaluation else 0,
-        "validation_accuracy": round(val_acc, 6),
-        # every held-out set on its own; *_val are tuned on, *_final only reported
-        "evaluation": evaluation,
+    }
+    summary = [f"MNIST test accuracy {metrics['mnist_test_accuracy']:.4%} ({metrics['mnist_test_errors']} wrong "
+               f"of {len(y_test)})"]
+    for name, (_, y) in sets.items():
+        digit = y != NOT_A_DIGIT
+        if name != "mnist_test" and digit.any():
+            accuracy = float((probs[name][digit].argmax(1) == y[digit]).mean())
+            metrics[f"{name}_accuracy"], metrics[f"{name}_count"] = round(accuracy, 6), int(len(y))
+            summary.append(f"{EVAL_TITLES.get(name, name)} {accuracy:.4%}")
+        if reject[name] is not None and digit.any():
+            metrics[f"{name}_rejected"] = round(float((reject[name][digit] > 0.5).mean()), 6)
+        if reject[name] is not None and (~digit).any():
+            metrics[f"{name}_caught"], metrics[f"{name}_count"] = (
+                round(float((reject[name][~digit] > 0.5).mean()), 6), int(len(y)))
+            summary.append(f"{EVAL_TITLES.get(name, name)} caught {metrics[f'{name}_caught']:.4%}")
+    print("; ".join(summary))
+    return metrics, probs
+
+
+def run_metrics(config: Config, data: Data, scores: dict, history: dict, train_seconds: float,
+                model_outputs: list[str]) -> dict:
+    """metrics.json: the scores with everything needed to know how the model was made."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "model": "model_Mnist.h5" if config.arch == "tutorial" else "digits.keras",
+        "arch": config.arch,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": config.command,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "gpus": len(tf.config.list_logical_devices("GPU"))},
+        "seed": config.seed,
+        "epochs": len(history.get("loss", [])),
+        "batch_size": config.batch_size,
+        "learning_rate": config.lr,
+        "train_seconds": round(train_seconds, 1),
+        "train_images": data.counts,
+        **scores,
+        # the player and the export read pen_val_accuracy: null when there were no pen digits
+        "pen_val_accuracy": scores.get("pen_val_accuracy"),
+        "pen_val_writers": list(pendigits.VALIDATION_WRITERS) if "pen_val" in data.evals else [],
+        "pen_val_count": scores.get("pen_val_count", 0),
+        "validation_accuracy": scores[f"{data.validation}_accuracy"],
+        # the held-out groups: *_val are tuned on, *_final only reported
         "held_out": {"pen_val_writers": list(pendigits.VALIDATION_WRITERS),
                      "pen_final_writers": list(pendigits.FINAL_WRITERS),
                      "unipen_val_institutions": list(unipen.VALIDATION_INSTITUTIONS),
                      "unipen_final_institutions": list(unipen.FINAL_INSTITUTIONS)},
-        "outputs": [o.name.split("/")[0] for o in shipped.outputs] if args.arch != "tutorial" else ["probabilities"],
+        "outputs": list(model_outputs),
         "preprocess_version": PREPROCESS_VERSION,
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
                      "numpy": np.__version__},
-        "data_files": {str(f): sha256(f) for f in files},
+        "data_files": {str(f): sha256(f) for f in data.files},
         "history": {k: [round(v, 5) for v in vs] for k, vs in history.items()},
     }
+
+
+def write_report(folder: Path, history: dict, data: Data, probs: dict[str, np.ndarray], test_accuracy: float) -> None:
+    """The plots: learning curves, the MNIST test confusion matrix, each set's errors."""
+    from training import report
+
+    folder.mkdir(exist_ok=True)
+    report.learning_curves(history, folder / "learning_curves.png")
+    x_test, y_test = data.test
+    report.confusion_matrix(y_test, probs["mnist_test"].argmax(1), folder / "confusion_matrix.png",
+                            f"MNIST test: {test_accuracy:.2%}")
+    report.error_grid(x_test, y_test, probs["mnist_test"], folder / "mnist_errors.png", "MNIST test")
+    for name, (x, y) in data.evals.items():
+        digit = y != NOT_A_DIGIT
+        if digit.any():
+            report.error_grid(x[digit], y[digit], probs[name][digit], folder / f"{name}_errors.png",
+                              EVAL_TITLES.get(name, name))
+
+
+# ---------------------------------------------------------------- the run
+
+
+def train(config: Config) -> int:
+    import keras
+    import tensorflow as tf
+
+    from training.checkpoint import Checkpoint, RunState, resume
+    from training.model import recalibrate_batch_norm, shipped_model
+
+    keras.utils.set_random_seed(config.seed)
+    data = prepare_data(config)
+    print(f"training on {len(data.x)} images {data.counts}, validating on {len(data.evals[data.validation][1])}")
+
+    ckpt_dir = config.out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    gpus = tf.config.list_logical_devices("GPU")
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    with strategy.scope():
+        if config.resume:
+            model, state = resume(ckpt_dir)
+            print(f"resuming from epoch {state.epoch} of {config.epochs}")
+        else:
+            steps_per_epoch = -(-len(data.x) // config.batch_size)
+            model = new_model(config.arch, config.from_model, config.lr, config.epochs, steps_per_epoch)
+            state = RunState()
+    checkpoint = Checkpoint(ckpt_dir, state)
+
+    t0 = time.time()
+    try:
+        fit(model, data, checkpoint, epochs=config.epochs, initial_epoch=state.epoch, batch_size=config.batch_size,
+            seed=config.seed, arch=config.arch)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {checkpoint.best_model.name}); "
+              f"continue with: {config.command} --resume", file=sys.stderr)
+        return 130
+    # fit() has copied the averaged weights into the model (optimizer.finalize_variable_values); the
+    # epoch-by-epoch validation above is of the raw weights. Checkpoints keep the raw weights with
+    # their average inside the optimizer state, so --resume carries on exactly.
+    if config.arch != "tutorial":
+        recalibrate_batch_norm(model, calibration_images(data.x, config.seed))
+    train_seconds = state.train_seconds + time.time() - t0
+    print(f"trained in {train_seconds:.0f} s")
+
+    # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
+    # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
+    if config.arch != "tutorial":
+        model = shipped_model(model)  # [probabilities, not_digit, features]: what we save and export
+    scores, probs = evaluate(model, data.test, data.evals)
+    outputs = ["probabilities"] if config.arch == "tutorial" else [o.name.split("/")[0] for o in model.outputs]
+    metrics = run_metrics(config, data, scores, checkpoint.state.history, train_seconds, outputs)
+    metrics_file = write_outputs(model, metrics, config.out, force=config.force,
+                                 h5=config.h5 and config.arch != "tutorial")
     # a run that did not replace the model gets its own report folder: report/ matches the model
-    metrics_file = write_outputs(shipped, metrics, args, out)
-    replaced = metrics_file == out / "metrics.json"
-    report_dir = out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
-    report_dir.mkdir(exist_ok=True)
-    report.learning_curves(history, report_dir / "learning_curves.png")
-    report.confusion_matrix(y_test, pred_test, report_dir / "confusion_matrix.png",
-                            f"MNIST test: {test_acc:.2%}")
-    report.error_grid(x_test, y_test, probs_test, report_dir / "mnist_errors.png", "MNIST test")
-    if "pen_val" in evals:
-        report.error_grid(*evals["pen_val"], probs_of["pen_val"], report_dir / "pen_val_errors.png",
-                          "pen digits, unseen writers")
-    print(f"wrote {out}/: {metrics['model']}, {metrics_file.name}, {report_dir.name}/")
+    replaced = metrics_file == config.out / "metrics.json"
+    report_dir = config.out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
+    write_report(report_dir, checkpoint.state.history, data, probs, scores["mnist_test_accuracy"])
+    print(f"wrote {config.out}/: {metrics['model']}, {metrics_file.name}, {report_dir.name}/")
     return 0
 
 
@@ -383,7 +339,7 @@ def _score(m: dict) -> tuple[float, float]:
     return (m.get("mnist_test_accuracy") or 0.0, m.get("pen_val_accuracy") or 0.0)
 
 
-def write_outputs(model, metrics: dict, args, out: Path) -> Path:
+def write_outputs(model, metrics: dict, out: Path, *, force: bool, h5: bool) -> Path:
     """Write the model and metrics.json; never silently replace a better model.
     Returns the metrics file written: <model>.metrics.json beside a kept better model."""
     name = metrics["model"]
@@ -396,7 +352,7 @@ def write_outputs(model, metrics: dict, args, out: Path) -> Path:
         # a model with other outputs is another interface, not a better or worse one of the same
         comparable = (old.get("mnist_test_count"), old.get("outputs", ["probabilities"])) == (
             metrics["mnist_test_count"], metrics["outputs"])
-        if comparable and _score(old) > _score(metrics) and not args.force:
+        if comparable and _score(old) > _score(metrics) and not force:
             kept = name
             name = f"{Path(name).stem}-{datetime.now():%Y%m%d-%H%M%S}{Path(name).suffix}"
             metrics["model"] = name
@@ -411,14 +367,14 @@ def write_outputs(model, metrics: dict, args, out: Path) -> Path:
     tmp = out / f".{name}.tmp{Path(name).suffix}"
     model.save(tmp)
     os.replace(tmp, out / name)
-    if args.h5 and args.arch != "tutorial":
+    if h5:
         model.save(out / "digits.h5")
     old_metrics_file.write_text(json.dumps(metrics, indent=2) + "\n")
     return old_metrics_file
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    config = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
     try:
         import tensorflow  # noqa: F401
@@ -426,7 +382,7 @@ def main(argv=None) -> int:
         print("digits-train needs TensorFlow: pip install 'digits[train]'", file=sys.stderr)
         return 2
     try:
-        return train(args)
+        return train(config)
     except DataError as e:
         print(f"digits-train: {e}", file=sys.stderr)
         return 2
