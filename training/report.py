@@ -12,9 +12,11 @@ import numpy as np  # noqa: E402
 
 
 def learning_curves(history: dict[str, list[float]], path: Path) -> None:
+    # the digits model logs its two heads' losses; the tutorial logs loss and accuracy
+    second = "not_digit_loss" if "not_digit_loss" in history else "accuracy"
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
-        for name, label in ((key, "training (augmented)"), (f"val_{key}", "validation: unseen writers' pen digits")):
+    for ax, key in zip(axes, ("loss", second), strict=True):
+        for name, label in ((key, "training (augmented)"), (f"val_{key}", "validation: unseen writers and labs")):
             if history.get(name):
                 ax.plot(range(1, len(history[name]) + 1), history[name], marker="o", label=label)
         ax.set_xlabel("epoch")

@@ -282,11 +282,12 @@ def train(config: Config) -> int:
     import tensorflow as tf
 
     from training.checkpoint import Checkpoint, RunState, resume
-    from training.model import recalibrate_batch_norm, shipped_model
+    from training.model import OUTPUT_NAMES, recalibrate_batch_norm, shipped_model
 
     keras.utils.set_random_seed(config.seed)
     data = prepare_data(config)
-    print(f"training on {len(data.x)} images {data.counts}, validating on {len(data.evals[data.validation][1])}")
+    print(f"training on {len(data.x)} images {data.counts}, evaluating on "
+          f"{ {name: len(y) for name, (_, y) in data.evals.items()} }")
 
     ckpt_dir = config.out / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -323,7 +324,7 @@ def train(config: Config) -> int:
     if config.arch != "tutorial":
         model = shipped_model(model)  # [probabilities, not_digit, features]: what we save and export
     scores, probs = evaluate(model, data.test, data.evals)
-    outputs = ["probabilities"] if config.arch == "tutorial" else [o.name.split("/")[0] for o in model.outputs]
+    outputs = ["probabilities"] if config.arch == "tutorial" else list(OUTPUT_NAMES)
     metrics = run_metrics(config, data, scores, checkpoint.state.history, train_seconds, outputs)
     metrics_file = write_outputs(model, metrics, config.out, force=config.force,
                                  h5=config.h5 and config.arch != "tutorial")
