@@ -26,7 +26,7 @@ class Board:
     strokes: list[list[Point]] = field(default_factory=list)
     current: list[Point] | None = None  # the stroke being drawn, None while the pen is up
     result: object | None = None  # player.model.Result of the last recognition
-    groups: list[Box] = field(default_factory=list)  # the digits split_digits found, for outlines
+    groups: list[Box] = field(default_factory=list)  # the parts the segmenter chose, for outlines
     stale: bool = False  # the drawing changed since `result` was read
     focus: int = 0  # which digit of the answer the probability bars show
     live: bool = False  # recognise while drawing
@@ -176,17 +176,15 @@ class Reading:
 
 
 def read_board(board: Board, model, threshold: float) -> object | None:
-    """Read the board's drawing with one batched model call and keep the answer on the board;
-    None (and a message) if there is nothing. The digits found are kept as outlines, so the
-    user sees how a number was split. (Model.read takes digit images, Model.read_strokes a
-    drawing's strokes: this one also splits once for both the model and the outlines.)"""
-    from player.preprocess import bounding_box, digits_to_images, split_digits  # numpy: not at app start
+    """Read the board's drawing and keep the answer on the board; None (and a message) if there
+    is nothing. The parts the model chose are kept as outlines, so the user sees how a number
+    was split. Marks smaller than two brush widths are clicks, never digits."""
+    from player.preprocess import bounding_box  # numpy: not at app start
 
     strokes = board.all_strokes()
     if not strokes:
         board.say("draw a digit first")
         return None
-    digits = split_digits(strokes)  # once: the model reads these and the outlines show them
-    result = model.read(digits_to_images(digits), threshold)
-    board.set_result(result, [bounding_box(digit) for digit in digits])
+    result = model.read_strokes(strokes, threshold, min_size=2 * board.brush)
+    board.set_result(result, [bounding_box(part.strokes) for part in result.parts])
     return result

@@ -6,17 +6,19 @@ Only onnxruntime and numpy here: this is what end users run, without TensorFlow.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from player.errors import first_line
-from player.preprocess import IMAGE_SIZE, PREPROCESS_VERSION, strokes_to_digits
+from player.preprocess import IMAGE_SIZE, PREPROCESS_VERSION
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+NOT_DIGIT_NAME = "not_digit"  # optional [N, 1]: the probability that an image is not one digit
+NOT_DIGIT = 0.5  # above this not-digit probability a part is answered "?"
 MODEL_FILE = "digits.onnx"
 
 
@@ -41,17 +43,24 @@ def find_model() -> Path:
 
 @dataclass
 class Result:
-    digits: str  # one character per digit, "?" where the model is unsure
+    digits: str  # one character per digit, "?" where the model is unsure or it is no digit
     probabilities: np.ndarray  # (n, 10)
     confidence: float  # of the whole reading: the product of the digits' top probabilities
+    not_digit: np.ndarray | None = None  # (n,) probability that each part is no digit; None: not asked
+    parts: list = field(default_factory=list)  # the segment.Part of each digit, when read from strokes
 
 
-def reading(probs: np.ndarray, threshold: float = 0.0) -> Result:
+def reading(probs: np.ndarray, threshold: float = 0.0, not_digit: np.ndarray | None = None) -> Result:
     """(n, 10) probabilities of a drawing's digits -> the number shown: the most likely digit
-    each, "?" where its probability is below threshold."""
+    each, "?" where its probability is below threshold or the part is not a digit."""
     top = probs.max(axis=1) if len(probs) else np.zeros(0)
-    digits = "".join(str(int(p.argmax())) if t >= threshold else "?" for p, t in zip(probs, top, strict=True))
-    return Result(digits, probs, float(np.prod(top, dtype=np.float64)) if len(top) else 0.0)
+    r = np.zeros(len(probs)) if not_digit is None else np.asarray(not_digit, np.float64).reshape(-1)
+    rejected = r > NOT_DIGIT
+    digits = "".join("?" if t < threshold or no else str(int(p.argmax()))
+                     for p, t, no in zip(probs, top, rejected, strict=True))
+    sure = np.where(rejected, r, top * (1.0 - r))  # how sure the model is of each answer, "?" included
+    return Result(digits, probs, float(np.prod(sure, dtype=np.float64)) if len(top) else 0.0,
+                  None if not_digit is None else r)
 
 
 class Model:
@@ -74,6 +83,8 @@ class Model:
             raise ModelError(f"{self.path}: not a usable ONNX model ({first_line(e)})") from None
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self._check_interface()
+        # a model without it (made before 'not a digit' was learned) still reads, never answering "?"
+        self.has_not_digit = NOT_DIGIT_NAME in [o.name for o in self.session.get_outputs()]
 
     def _check_interface(self) -> None:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
@@ -94,24 +105,45 @@ class Model:
                              f"{PREPROCESS_VERSION!r}: re-export the model or update the player")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """(n, 28, 28) images in [0, 1] -> (n, 10) probabilities, in one batched call.
+        """(n, 28, 28) images in [0, 1] -> (n, 10) probabilities, in one batched call."""
+        return self.predict_parts(images)[0]
+
+    def predict_parts(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 28, 28) images in [0, 1] -> (n, 10) probabilities and (n,) not-digit
+        probabilities (zeros for a model without that output), in one batched call.
         ModelError (one line) when the model fails to run or answers in the wrong shape: the
         app and digits-predict report it alike."""
         x = np.asarray(images, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
         if not len(x):
-            return np.zeros((0, 10), np.float32)
+            return np.zeros((0, 10), np.float32), np.zeros(0, np.float32)
+        names = [OUTPUT_NAME, NOT_DIGIT_NAME] if self.has_not_digit else [OUTPUT_NAME]
         try:
-            probs = self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+            out = self.session.run(names, {INPUT_NAME: x})
         except Exception as e:  # onnxruntime's own errors: a model that loads but does not run
             raise ModelError(f"{self.path}: the model failed to run ({first_line(e)})") from None
-        if probs.ndim != 2 or probs.shape[1] != 10:
+        probs = out[0]
+        if probs.ndim != 2 or probs.shape != (len(x), 10):
             raise ModelError(f"{self.path}: expected (n, 10) probabilities, got shape {probs.shape}")
-        return probs
+        if not self.has_not_digit:
+            return probs, np.zeros(len(x), np.float32)
+        if out[1].size != len(x):
+            raise ModelError(f"{self.path}: expected (n, 1) not-digit probabilities, got shape {out[1].shape}")
+        return probs, out[1].reshape(-1)
 
     def read(self, images: np.ndarray, threshold: float = 0.0) -> Result:
         """Images of the digits of one drawing, left to right -> the number they show."""
-        return reading(self.predict(images), threshold)
+        probs, not_digit = self.predict_parts(images)
+        return reading(probs, threshold, not_digit if self.has_not_digit else None)
 
-    def read_strokes(self, strokes, threshold: float = 0.0) -> Result:
-        """Strokes of a drawing (screen pixels) -> the digits it shows: split, rendered, read."""
-        return self.read(strokes_to_digits(strokes), threshold)
+    def read_strokes(self, strokes, threshold: float = 0.0, min_size: float = 0.0) -> Result:
+        """Strokes of a drawing (screen pixels) -> the digits it shows: the model decides which
+        strokes make a digit (player/segment.py), then reads each. `min_size`: parts smaller than
+        this (px; the player passes twice its brush) are dots, never digits."""
+        from player.segment import segment
+
+        parts = segment(strokes, self.predict_parts, min_size)
+        probs = np.stack([p.probabilities for p in parts]) if parts else np.zeros((0, 10), np.float32)
+        not_digit = np.array([p.not_digit for p in parts]) if self.has_not_digit or min_size > 0 else None
+        result = reading(probs, threshold, not_digit)
+        result.parts = parts
+        return result

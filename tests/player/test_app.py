@@ -17,27 +17,29 @@ from player import app as player_app
 from player.app import App, Options, main
 from player.board import Board
 from player.drawing import Drawing, parse_drawing
-from player.model import ModelError, Result, find_model
+from player.model import Model, ModelError, Result, find_model
 from player.session import EventLog, ModelLoader, save_board
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class FakeModel:
-    """Reads every digit the preprocessing finds as a sure "1": the app's plumbing is tested
-    here, not the model."""
+    """Reads every candidate digit the segmenter asks about as a sure "1": the app's plumbing is
+    tested here, not the model."""
 
     metadata = {"model_version": "fake-1", "mnist_test_accuracy": "0.991", "pen_val_accuracy": "0.97"}
+    has_not_digit = False
+    read_strokes = Model.read_strokes  # the real path from strokes to an answer, over the fake below
 
     def __init__(self):
         self.calls = []
 
-    def read(self, images, threshold=0.0):
+    def predict_parts(self, images):
         self.calls.append(images)
         n = len(images)
         probs = np.full((n, 10), 0.01, np.float32)
         probs[:, 1] = 0.91
-        return Result("1" * n, probs, 0.91**n)
+        return probs, np.zeros(n, np.float32)
 
 
 ONE = [[(300, 150), (300, 420)]]

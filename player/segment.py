@@ -1,0 +1,165 @@
+"""Which strokes make one digit: decided by asking the model, not by one gap threshold.
+
+A fixed gap cannot be right both for a "4" drawn in two strokes that do not quite touch and
+for a tight "41", nor for a "17" whose bar reaches over the 1. So we let the model judge:
+
+1. Strokes are ordered left to right by the middle of their box (people write a number digit
+   by digit; a late stroke, such as the bar of a 4 or the cap of a 5, still sits beside the
+   rest of its digit). Specks, strokes much smaller than the drawing, ride along with the
+   stroke nearest to them.
+2. Every run of up to MAX_STROKES consecutive strokes that hang together (each within
+   JOIN_GAP of the drawing's height of the ones before it) is a candidate digit. All
+   candidates are drawn and go through the model in one batch.
+3. A candidate's score is how sure the model is that it is one digit: its top digit
+   probability times (1 - its 'not a digit' probability). The reading is the split into
+   consecutive candidates with the highest product of scores (dynamic programming over the
+   stroke order), so a part that is no digit on its own (a lone bar, a cap) makes a split
+   unlikely, and two digits merged into one box (which the model learned to call not a
+   digit) make a merge unlikely.
+4. Neighbouring parts that are not digits are answered together, with one "?".
+
+The model is any `predict(images) -> (probabilities (n, 10), not_digit (n,))`; a model without
+a not-digit output passes zeros, and the segmenter still prefers the most confident split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from player.preprocess import SPECK, Stroke, as_arrays, bounding_box, digits_to_images
+
+MAX_STROKES = 4  # no digit needs more strokes than this (a "4", "5" or "7" takes 2-3)
+# strokes further apart than this (fraction of the drawing's height) are never one digit: far
+# apart two-stroke "4"s of UNIPEN writers leave gaps of up to ~30 %
+JOIN_GAP = 0.4
+SPLIT_PENALTY = 0.0  # log-score added per part: > 0 favours splitting, < 0 merging
+# a part read as "not a digit" scores its probability times this: a reading with a "?" must
+# beat every reading in digits by this factor (a tight "41" is rather two digits than one
+# merged blob the model also calls no digit), yet a scribble stays one "?" rather than many
+# unlikely digits
+NOT_DIGIT_COST = 0.1
+NOT_DIGIT = 0.5  # a part whose not-digit probability is above this is answered "?"
+
+Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Part:
+    """One digit (or one run of non-digit ink) of a drawing, as the model read it."""
+
+    strokes: list[np.ndarray]
+    image: np.ndarray  # (28, 28), what the model saw; for merged non-digits, of the first part
+    probabilities: np.ndarray  # (10,)
+    not_digit: float  # probability that this is not one digit
+
+
+def _units(arrays: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Strokes left to right, each with the specks nearest to it."""
+    _, y0, _, y1 = bounding_box(arrays)
+    speck = SPECK * max(y1 - y0, 1e-9)
+    boxes = [bounding_box([s]) for s in arrays]
+    big = [i for i, (x0, by0, x1, by1) in enumerate(boxes) if max(x1 - x0, by1 - by0) >= speck]
+    if not big:  # only specks (clicks): each is a unit of its own
+        big = list(range(len(arrays)))
+    units = {i: [i] for i in big}
+    for i in set(range(len(arrays))) - set(big):
+        cx = (boxes[i][0] + boxes[i][2]) / 2
+        nearest = min(big, key=lambda j: max(boxes[j][0] - cx, cx - boxes[j][2], 0.0))
+        units[nearest].append(i)
+    order = sorted(big, key=lambda i: (boxes[i][0] + boxes[i][2]) / 2)
+    return [[arrays[k] for k in sorted(units[i])] for i in order]
+
+
+def _candidates(units: list[list[np.ndarray]], height: float) -> list[tuple[int, int]]:
+    """(start, end) runs of units that may be one digit: at most MAX_STROKES strokes, each unit
+    within JOIN_GAP * height of the ink before it."""
+    spans = [bounding_box(u) for u in units]
+    runs = []
+    for i in range(len(units)):
+        right = spans[i][2]
+        for j in range(i + 1, min(len(units), i + MAX_STROKES) + 1):
+            if j > i + 1:
+                if spans[j - 1][0] - right > JOIN_GAP * height:
+                    break
+                right = max(right, spans[j - 1][2])
+            runs.append((i, j))
+    return runs
+
+
+@dataclass
+class Plan:
+    """The candidate digits of one drawing, before the model has read them."""
+
+    units: int  # strokes (with their specks), left to right
+    runs: list[tuple[int, int]]  # candidate digits: units[start:end]
+    groups: list[list[np.ndarray]]  # the strokes of each candidate
+
+
+def plan(strokes: Sequence[Stroke]) -> Plan:
+    """The candidates of a drawing: draw `groups` (preprocess.digits_to_images) and read them in
+    one batch, possibly together with other drawings' candidates, then `choose`."""
+    arrays = as_arrays(strokes)
+    if not arrays:
+        return Plan(0, [], [])
+    units = _units(arrays)
+    _, y0, _, y1 = bounding_box(arrays)
+    runs = _candidates(units, max(y1 - y0, 1e-9))
+    return Plan(len(units), runs, [[s for u in units[i:j] for s in u] for i, j in runs])
+
+
+def choose(candidates: Plan, images: np.ndarray, probs: np.ndarray, not_digit: np.ndarray,
+           min_size: float = 0.0) -> list[Part]:
+    """The best reading of a drawing from the model's answers on its candidates.
+
+    `min_size`: a part whose box is smaller than this on both sides (screen pixels; the
+    player passes twice its brush width) is a click or a dot, never a digit, however the
+    model reads its blown-up image.
+    """
+    not_digit = np.asarray(not_digit, np.float64).reshape(-1).copy()
+    for k, g in enumerate(candidates.groups):
+        x0, y0, x1, y1 = bounding_box(g)
+        if max(x1 - x0, y1 - y0) < min_size:
+            not_digit[k] = 1.0
+    digit = probs.max(axis=1) * (1.0 - not_digit)  # how sure the model is that the run is one digit
+    score = np.log(np.maximum(np.maximum(digit, NOT_DIGIT_COST * not_digit), 1e-9))
+
+    runs, n = candidates.runs, candidates.units
+    best = np.full(n + 1, -math.inf)
+    best[0], back = 0.0, [0] * (n + 1)
+    for k, (i, j) in enumerate(runs):  # runs come ordered by start, so best[i] is final here
+        total = best[i] + score[k] + SPLIT_PENALTY
+        if total > best[j]:
+            best[j], back[j] = total, k
+    chosen, end = [], n
+    while end > 0:
+        chosen.append(back[end])
+        end = runs[back[end]][0]
+    parts = [Part(candidates.groups[k], images[k], probs[k], float(not_digit[k])) for k in reversed(chosen)]
+    return _merge_non_digits(parts)
+
+
+def segment(strokes: Sequence[Stroke], predict: Predict, min_size: float = 0.0) -> list[Part]:
+    """The digits of a drawing, left to right, each with the model's reading of it."""
+    candidates = plan(strokes)
+    if not candidates.groups:
+        return []
+    images = digits_to_images(candidates.groups)
+    probs, not_digit = predict(images)
+    return choose(candidates, images, probs, not_digit, min_size)
+
+
+def _merge_non_digits(parts: list[Part]) -> list[Part]:
+    """Neighbouring parts that are no digit become one, answered with one "?"."""
+    merged: list[Part] = []
+    for part in parts:
+        if merged and part.not_digit > NOT_DIGIT and merged[-1].not_digit > NOT_DIGIT:
+            last = merged[-1]
+            merged[-1] = Part(last.strokes + part.strokes, last.image, last.probabilities,
+                              max(last.not_digit, part.not_digit))
+        else:
+            merged.append(part)
+    return merged
