@@ -1,0 +1,108 @@
+"""The segmenter's choices, with the model's answers made up per candidate: the dynamic
+programme, the candidates it considers and the "?" merging are tested here; the real model's
+segmentation is measured by benchmarks/pen_eval.py and checked on real pen numbers below."""
+
+import numpy as np
+import pytest
+
+from player.segment import MAX_STROKES, choose, plan, segment
+
+L_OF_FOUR = [[(100, 100), (90, 200), (160, 200)]]  # the first stroke of a "4"
+STEM_OF_FOUR = [[(140, 120), (140, 300)]]  # its second stroke, close beside
+ONE = [[(230, 100), (230, 300)]]  # a "1" after it, a tight gap away
+
+
+def answers(candidates, table):
+    """Probabilities and not-digit probabilities per candidate from table[(start, end)] =
+    (digit, p, not_digit); candidates not in the table are a weak '0' the model doubts."""
+    probs = np.full((len(candidates.runs), 10), 0.02)
+    probs[:, 0] = 0.82
+    not_digit = np.full(len(candidates.runs), 0.6)
+    for k, run in enumerate(candidates.runs):
+        if run in table:
+            d, p, r = table[run]
+            probs[k] = (1 - p) / 9
+            probs[k, d] = p
+            not_digit[k] = r
+    return probs, not_digit
+
+
+def read(strokes, table, min_size=0.0):
+    candidates = plan(strokes)
+    probs, not_digit = answers(candidates, table)
+    parts = choose(candidates, np.zeros((len(candidates.runs), 28, 28)), probs, not_digit, min_size)
+    return "".join("?" if p.not_digit > 0.5 else str(int(p.probabilities.argmax())) for p in parts), parts
+
+
+def test_a_two_stroke_four_stays_one_digit_when_its_parts_are_no_digits():
+    digits, parts = read(L_OF_FOUR + STEM_OF_FOUR, {(0, 2): (4, 0.99, 0.01), (0, 1): (7, 0.5, 0.9),
+                                                    (1, 2): (1, 0.95, 0.05)})
+    assert digits == "4" and len(parts[0].strokes) == 2
+
+
+def test_a_tight_four_one_splits_when_the_model_calls_the_merge_no_digit():
+    table = {(0, 2): (4, 0.99, 0.01), (0, 1): (7, 0.5, 0.9), (1, 2): (1, 0.95, 0.05), (2, 3): (1, 0.99, 0.01),
+             (1, 3): (1, 0.6, 0.8), (0, 3): (4, 0.7, 0.97)}
+    assert read(L_OF_FOUR + STEM_OF_FOUR + ONE, table)[0] == "41"
+
+
+def test_the_split_does_not_depend_on_the_order_the_strokes_were_written():
+    table = {(0, 2): (4, 0.99, 0.01), (0, 1): (7, 0.5, 0.9), (1, 2): (1, 0.95, 0.05), (2, 3): (1, 0.99, 0.01),
+             (1, 3): (1, 0.6, 0.8), (0, 3): (4, 0.7, 0.97)}
+    # the stem of the 4 drawn last, after the 1 (a late stroke belongs to an earlier digit)
+    assert read(L_OF_FOUR + ONE + STEM_OF_FOUR, table)[0] == "41"
+
+
+def test_neighbouring_non_digits_are_one_question_mark_and_a_digit_beside_them_stays():
+    strokes = [[(x, 100), (x + 30, 130)] for x in (100, 140, 180)] + [[(600, 100), (600, 300)]]
+    everything_doubtful = {}
+    digits, parts = read(strokes, everything_doubtful | {(3, 4): (1, 0.99, 0.01)})
+    assert digits == "?1"
+    assert sum(len(p.strokes) for p in parts) == 4  # no ink lost in the merging
+
+
+def test_a_part_smaller_than_min_size_is_never_a_digit():
+    click = [[(300, 300), (301, 301)]]
+    assert read(click, {(0, 1): (1, 0.99, 0.0)})[0] == "1"  # blown up, a tiny jitter looks like a "1"
+    assert read(click, {(0, 1): (1, 0.99, 0.0)}, min_size=20)[0] == "?"
+
+
+def test_candidates_are_bounded_for_any_amount_of_strokes():
+    strokes = [[(10 * i, 0), (10 * i + 5, 300)] for i in range(300)]
+    candidates = plan(strokes)
+    assert len(candidates.runs) <= MAX_STROKES * 300
+    assert all(j - i <= MAX_STROKES for i, j in candidates.runs)
+
+
+def test_strokes_far_apart_are_never_one_candidate():
+    candidates = plan([[(0, 0), (0, 100)], [(500, 0), (500, 100)]])
+    assert candidates.runs == [(0, 1), (1, 2)]
+
+
+def test_empty_and_pointless_drawings_read_nothing():
+    assert segment([], lambda x: (np.zeros((0, 10)), np.zeros(0))) == []
+    assert segment([[], [[float("nan"), 1.0]]], lambda x: (np.zeros((0, 10)), np.zeros(0))) == []
+
+
+@pytest.mark.slow
+def test_the_shipped_model_reads_tight_numbers_of_unseen_writers(pen_path):
+    """Real pen digits of validation writers, written with gaps of -5..10 % of their height."""
+    from player.model import Model
+    from training.pen_drawings import number_drawing
+    from training.pendigits import holdout_splits, load_unipen
+
+    model = Model()
+    if not model.has_not_digit:
+        pytest.skip("the model has no not_digit output")
+    val = holdout_splits(load_unipen(pen_path))[1]
+    rng = np.random.default_rng(7)
+    by_writer = {}
+    for d in val:
+        by_writer.setdefault(d.writer, []).append(d)
+    right = 0
+    for i in range(40):
+        pool = list(by_writer.values())[i % len(by_writer)]
+        digits = [pool[j] for j in rng.choice(len(pool), 2 + i % 3, replace=False)]
+        drawing = number_drawing(digits, rng, (-0.05, 0.10))
+        right += model.read_strokes(drawing["strokes"], min_size=2 * drawing["brush"]).digits == drawing["label"]
+    assert right >= 34, f"{right}/40 tight numbers read exactly"
