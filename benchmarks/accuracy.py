@@ -24,7 +24,7 @@ import common
 import numpy as np
 from pen_eval import pct, single_drawing
 
-from export.onnx_export import quiet_stderr
+from export.convert import quiet_stderr
 
 BATCH = 500
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import common
 import numpy as np
 
-from export.onnx_export import quiet_stderr
+from export.convert import quiet_stderr
 
 BATCH = 64
 TARGET_MS = 0.2  # onnxruntime, one image, median
