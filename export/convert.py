@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from player.errors import first_line
 from player.model import INPUT_NAME, OUTPUT_NAME
 from player.preprocess import IMAGE_SIZE
 
@@ -76,10 +77,6 @@ def import_converters():
     tf.get_logger().setLevel("ERROR")
     tf2onnx.logging.getLogger("tf2onnx").setLevel("ERROR")  # its INFO lines narrate every optimizer pass
     return tf, tf2onnx, onnx
-
-
-def first_line(e: Exception) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
 
 
 def load_keras(path: Path):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from player.errors import first_line
 from player.preprocess import PREPROCESS_VERSION
 from training import pendigits, unipen
 from training.data import DataError, sha256
@@ -119,7 +120,7 @@ def new_model(arch: str, from_model: str | None, lr: float, epochs: int, steps_p
         try:
             model = keras.models.load_model(from_model)
         except Exception as e:  # keras raises many types for a bad file
-            raise DataError(f"{from_model}: cannot load Keras model ({str(e).splitlines()[0]})") from None
+            raise DataError(f"{from_model}: cannot load Keras model ({first_line(e)})") from None
     else:
         model = build_tutorial_model() if arch == "tutorial" else build_model()
     if arch == "tutorial":
