@@ -26,7 +26,7 @@ import numpy as np
 from player import DEFAULT_THRESHOLD, probability
 from player.drawing import decode_drawing
 from player.model import Model, ModelError, reading
-from player.preprocess import PREPROCESS_VERSION, image_to_digits, strokes_to_digits
+from player.preprocess import PREPROCESS_VERSION, digits_to_images, image_to_digits, split_digits
 
 DEFAULT_BATCH_SIZE = 256
 MAX_IMAGE_SIDE = 2048  # bigger pictures are reduced first: digits end up 20 px tall anyway
@@ -41,13 +41,14 @@ def _first_line(e: BaseException) -> str:
     return lines[0][:200] if lines else type(e).__name__
 
 
-def read_drawing(data: bytes) -> np.ndarray:
-    """Stroke JSON bytes -> (n, 28, 28) digit images."""
+def read_drawing(data: bytes) -> list[list[np.ndarray]]:
+    """Stroke JSON bytes -> the strokes of each of its digits, left to right (read_files
+    draws the digits of all drawings together)."""
     try:
         drawing = decode_drawing(data)
     except ValueError as e:
         raise InputError(_first_line(e)) from None
-    return strokes_to_digits(drawing.strokes)
+    return split_digits(drawing.strokes)
 
 
 def read_picture(data: bytes) -> np.ndarray:
@@ -73,26 +74,63 @@ def read_picture(data: bytes) -> np.ndarray:
     return image_to_digits(gray)
 
 
+def read_files(paths: list[str]) -> list[np.ndarray | str]:
+    """Each file -> its (n, 28, 28) digit images, n >= 1, or the reason it cannot be used (one
+    line). The digits of all drawings are drawn together: one batched call, not one per file."""
+    loaded = [_load(path) for path in paths]
+    digits = [digit for item in loaded if isinstance(item, list) for digit in item]
+    try:
+        with np.errstate(all="ignore"):  # absurd coordinates: caught per file below, not a warning each
+            drawn = digits_to_images(digits)
+    except Exception:  # never seen; if one drawing breaks the batch, draw each alone so only it fails
+        drawn = None
+    out, start = [], 0
+    for item in loaded:
+        if isinstance(item, list):
+            if drawn is not None:
+                item, start = drawn[start : start + len(item)], start + len(item)
+            else:
+                item = _guarded(digits_to_images, item)
+        out.append(item if isinstance(item, str) else _checked(item))
+    return out
+
+
 def read_file(path: str) -> np.ndarray:
-    """A drawing or picture file -> (n, 28, 28) digit images, n >= 1; InputError if unusable.
+    """A drawing or picture file -> (n, 28, 28) digit images, n >= 1; InputError if unusable."""
+    item = read_files([path])[0]
+    if isinstance(item, str):
+        raise InputError(item)
+    return item
+
+
+def _load(path: str) -> np.ndarray | list[list[np.ndarray]] | str:
+    """A picture's digit images, a drawing's digit strokes, or why the file cannot be used.
 
     .json files, and files that start with "{", are stroke drawings; the rest are images."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise InputError(f"cannot read ({e.strerror or e})") from None
+        return f"cannot read ({e.strerror or e})"
     is_drawing = path.lower().endswith(".json") or data.lstrip()[:1] == b"{"
+    return _guarded(read_drawing if is_drawing else read_picture, data)
+
+
+def _guarded(read, data):
+    """read(data), or the one-line reason it failed: never a traceback for a bad file."""
     try:
-        with np.errstate(all="ignore"):  # absurd coordinates: caught below, not a warning per file
-            images = read_drawing(data) if is_drawing else read_picture(data)
-    except InputError:
-        raise
-    except Exception as e:  # never a traceback for a bad file: name it and go on with the others
-        raise InputError(f"cannot process ({type(e).__name__}: {_first_line(e)})") from None
+        with np.errstate(all="ignore"):  # absurd coordinates: caught by _checked, not a warning per file
+            return read(data)
+    except InputError as e:
+        return str(e)
+    except Exception as e:
+        return f"cannot process ({type(e).__name__}: {_first_line(e)})"
+
+
+def _checked(images: np.ndarray) -> np.ndarray | str:
     if not len(images):
-        raise InputError("no ink")
+        return "no ink"
     if not np.isfinite(images).all():
-        raise InputError("cannot process (preprocessing gave non-finite pixels)")
+        return "cannot process (preprocessing gave non-finite pixels)"
     return images
 
 
@@ -177,12 +215,8 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
-    readings: list[tuple[str, np.ndarray | str]] = []  # (file, its digit images or why it failed)
-    for path in args.files:
-        try:
-            readings.append((path, read_file(path)))
-        except InputError as e:
-            readings.append((path, str(e)))
+    # (file, its digit images or why it failed)
+    readings: list[tuple[str, np.ndarray | str]] = list(zip(args.files, read_files(args.files), strict=True))
     images = [item for _, item in readings if not isinstance(item, str)]
     try:
         probs = predict_batches(model, np.concatenate(images) if images else np.zeros((0, 28, 28)), args.batch_size)
