@@ -192,14 +192,18 @@ def test_a_drawing_of_several_digits_draws_each_as_before(pen_digits):
 
 def random_strokes(rng):
     """Trajectories that make the walk work: slow stretches in steps far under MIN_STEP
-    (a resting or creeping pen), fast ones, exact repeats, and one-point strokes."""
+    (a resting or creeping pen), fast ones, exact repeats, one-point strokes, and points on
+    a grid of MIN_STEP / 2, where moves of exactly MIN_STEP are common (kept: >=, not >)."""
     strokes = []
     for _ in range(rng.integers(1, 5)):
         n = int(rng.integers(1, 400))
         speed = rng.choice([0.01, 0.05, 0.2, 1.0, 3.0], size=n)  # output pixels per point
         steps = rng.normal(size=(n, 2)) * speed[:, None]
         steps[rng.random(n) < 0.1] = 0.0  # repeated points
-        strokes.append(np.cumsum(steps, axis=0) + rng.uniform(0, 28, 2))
+        stroke = np.cumsum(steps, axis=0) + rng.uniform(0, 28, 2)
+        if rng.random() < 0.3:
+            stroke = np.round(stroke / (MIN_STEP / 2)) * (MIN_STEP / 2)
+        strokes.append(stroke)
     return strokes
 
 
