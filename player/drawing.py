@@ -13,6 +13,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -78,13 +79,15 @@ def _points(stroke, i: int) -> list[tuple[float, float]]:
     # Fast path, a whole stroke at a time (a file holds thousands of points): every point a
     # list of two JSON numbers, finite, integers within float precision. Anything else goes
     # point by point below, which finds the culprit and names it.
-    try:
-        if {type(v) for p in stroke for v in p} <= {int, float}:
-            xy = np.array(stroke, dtype=np.float64)  # ragged points raise, [x, y, z] gives 3 columns
-            if xy.shape == (len(stroke), 2) and np.isfinite(xy).all() and not (np.abs(xy) > 2**53).any():
-                return list(map(tuple, xy.tolist()))
-    except (TypeError, ValueError, OverflowError):  # a point that is not a list, ragged, a huge integer
-        pass
+    values = chain.from_iterable(stroke)
+    if set(map(type, stroke)) <= {list} and set(map(len, stroke)) <= {2} and set(map(type, values)) <= {int, float}:
+        try:
+            xy = np.fromiter(chain.from_iterable(stroke), np.float64, 2 * len(stroke))
+        except OverflowError:  # an integer too large for a float: named below
+            xy = np.array([math.inf])
+        if np.isfinite(xy).all() and not (np.abs(xy) > 2**53).any():
+            pairs = iter(xy.tolist())
+            return list(zip(pairs, pairs, strict=True))
     points = []
     for p in stroke:
         if not (isinstance(p, list) and len(p) == 2):
