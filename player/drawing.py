@@ -13,7 +13,10 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
+
+import numpy as np
 
 from player.errors import first_line
 
@@ -64,20 +67,35 @@ def parse_drawing(data) -> Drawing:
     brush = _number(data.get("brush", 16.0), '"brush"')
     if not isinstance(data["strokes"], list):
         raise ValueError('"strokes" must be a list of strokes')
-    strokes = []
-    for i, stroke in enumerate(data["strokes"]):
-        if not isinstance(stroke, list):
-            raise ValueError(f"stroke {i} must be a list of [x, y] points")
-        points = []
-        for p in stroke:
-            if not (isinstance(p, list) and len(p) == 2):
-                raise ValueError(f"stroke {i} has a point that is not [x, y]: {p!r}")
-            points.append((_number(p[0], f"stroke {i} x"), _number(p[1], f"stroke {i} y")))
-        strokes.append(points)
+    strokes = [_points(stroke, i) for i, stroke in enumerate(data["strokes"])]
     label = data.get("label")
     if label is not None and not (isinstance(label, str) and re.fullmatch("[0-9]+", label)):
         raise ValueError(f'"label" must be a string of digits, got {label!r}')
     return Drawing((int(w), int(h)), brush, strokes, label)
+
+
+def _points(stroke, i: int) -> list[tuple[float, float]]:
+    """One stroke's [x, y] points as float pairs; ValueError saying which point is wrong."""
+    if not isinstance(stroke, list):
+        raise ValueError(f"stroke {i} must be a list of [x, y] points")
+    # Fast path, a whole stroke at a time (a file holds thousands of points): every point a
+    # list of two JSON numbers, finite, integers within float precision. Anything else goes
+    # point by point below, which finds the culprit and names it.
+    values = chain.from_iterable(stroke)
+    if set(map(type, stroke)) <= {list} and set(map(len, stroke)) <= {2} and set(map(type, values)) <= {int, float}:
+        try:
+            xy = np.fromiter(chain.from_iterable(stroke), np.float64, 2 * len(stroke))
+        except OverflowError:  # an integer too large for a float: named below
+            xy = np.array([math.inf])
+        if np.isfinite(xy).all() and not (np.abs(xy) > 2**53).any():
+            pairs = iter(xy.tolist())
+            return list(zip(pairs, pairs, strict=True))
+    points = []
+    for p in stroke:
+        if not (isinstance(p, list) and len(p) == 2):
+            raise ValueError(f"stroke {i} has a point that is not [x, y]: {p!r}")
+        points.append((_number(p[0], f"stroke {i} x"), _number(p[1], f"stroke {i} y")))
+    return points
 
 
 def decode_drawing(data: bytes) -> Drawing:

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ from player import DEFAULT_THRESHOLD, probability
 from player.drawing import decode_drawing
 from player.errors import first_line
 from player.model import Model, ModelError, reading
-from player.preprocess import PREPROCESS_VERSION, image_to_digits, strokes_to_digits
+from player.preprocess import PREPROCESS_VERSION, digits_to_images, image_to_digits
+from player.segment import Plan, choose, plan
 
 DEFAULT_BATCH_SIZE = 256
 MAX_IMAGE_SIDE = 2048  # bigger pictures are reduced first: digits end up 20 px tall anyway
@@ -37,13 +39,24 @@ class InputError(ValueError):
     """A file that cannot be read as digits; the message is the reason (one line)."""
 
 
-def read_drawing(data: bytes) -> np.ndarray:
-    """Stroke JSON bytes -> (n, 28, 28) digit images."""
+@dataclass
+class Loaded:
+    """A file ready for the model: a picture's digit images, or a drawing's candidate digits
+    (player/segment.py), which the model reads before the best split is chosen."""
+
+    images: np.ndarray  # (n, 28, 28)
+    plan: Plan | None = None  # a drawing's candidates; None for a picture
+    min_size: float = 0.0  # a drawing's smallest digit (two brush widths): smaller marks are clicks
+
+
+def read_drawing(data: bytes) -> tuple[Plan, float]:
+    """Stroke JSON bytes -> its candidate digits and the size below which a mark is a click
+    (read_files draws the candidates of all drawings together)."""
     try:
         drawing = decode_drawing(data)
     except ValueError as e:
         raise InputError(first_line(e)) from None
-    return strokes_to_digits(drawing.strokes)
+    return plan(drawing.strokes), 2 * drawing.brush
 
 
 def read_picture(data: bytes) -> np.ndarray:
@@ -69,46 +82,94 @@ def read_picture(data: bytes) -> np.ndarray:
     return image_to_digits(gray)
 
 
-def read_file(path: str) -> np.ndarray:
-    """A drawing or picture file -> (n, 28, 28) digit images, n >= 1; InputError if unusable.
+def read_files(paths: list[str]) -> list[Loaded | str]:
+    """Each file -> what the model must read of it, or the reason it cannot be used (one
+    line). The candidates of all drawings are drawn together: one batched call, not one per file."""
+    loaded = [_load(path) for path in paths]
+    groups = [group for item in loaded if isinstance(item, tuple) for group in item[0].groups]
+    try:
+        with np.errstate(all="ignore"):  # absurd coordinates: caught per file below, not a warning each
+            drawn = digits_to_images(groups)
+    except Exception:  # never seen; if one drawing breaks the batch, draw each alone so only it fails
+        drawn = None
+    out, start = [], 0
+    for item in loaded:
+        if isinstance(item, tuple):
+            candidates, min_size = item
+            if drawn is not None:
+                images, start = drawn[start : start + len(candidates.groups)], start + len(candidates.groups)
+            else:
+                images = _guarded(digits_to_images, candidates.groups)
+            checked = images if isinstance(images, str) else _checked(images)
+            out.append(checked if isinstance(checked, str) else Loaded(checked, candidates, min_size))
+        else:
+            checked = item if isinstance(item, str) else _checked(item)
+            out.append(checked if isinstance(checked, str) else Loaded(checked))
+    return out
+
+
+def read_file(path: str) -> Loaded:
+    """A drawing or picture file -> what the model must read of it; InputError if unusable."""
+    item = read_files([path])[0]
+    if isinstance(item, str):
+        raise InputError(item)
+    return item
+
+
+def _load(path: str) -> np.ndarray | tuple[Plan, float] | str:
+    """A picture's digit images, a drawing's candidates, or why the file cannot be used.
 
     .json files, and files that start with "{", are stroke drawings; the rest are images."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise InputError(f"cannot read ({e.strerror or e})") from None
+        return f"cannot read ({e.strerror or e})"
     is_drawing = path.lower().endswith(".json") or data.lstrip()[:1] == b"{"
+    return _guarded(read_drawing if is_drawing else read_picture, data)
+
+
+def _guarded(read, data):
+    """read(data), or the one-line reason it failed: never a traceback for a bad file."""
     try:
-        with np.errstate(all="ignore"):  # absurd coordinates: caught below, not a warning per file
-            images = read_drawing(data) if is_drawing else read_picture(data)
-    except InputError:
-        raise
-    except Exception as e:  # never a traceback for a bad file: name it and go on with the others
-        raise InputError(f"cannot process ({type(e).__name__}: {first_line(e)})") from None
+        with np.errstate(all="ignore"):  # absurd coordinates: caught by _checked, not a warning per file
+            return read(data)
+    except InputError as e:
+        return str(e)
+    except Exception as e:
+        return f"cannot process ({type(e).__name__}: {first_line(e)})"
+
+
+def _checked(images: np.ndarray) -> np.ndarray | str:
     if not len(images):
-        raise InputError("no ink")
+        return "no ink"
     if not np.isfinite(images).all():
-        raise InputError("cannot process (preprocessing gave non-finite pixels)")
+        return "cannot process (preprocessing gave non-finite pixels)"
     return images
 
 
-def predict_batches(model: Model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """(n, 28, 28) -> (n, 10) probabilities, at most batch_size images per model call;
-    ModelError (from Model.predict) if the model does not run."""
-    out = [model.predict(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+def predict_batches(model: Model, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 28, 28) -> (n, 10) probabilities and (n,) not-digit probabilities, at most batch_size
+    images per model call; ModelError (from Model.predict_parts) if the model does not run."""
+    out = [model.predict_parts(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    if not out:
+        return np.zeros((0, 10), np.float32), np.zeros(0, np.float32)
+    return np.concatenate([p for p, _ in out]), np.concatenate([r for _, r in out])
 
 
-def report(path: str, probs: np.ndarray, threshold: float, as_json: bool) -> None:
-    """Print one file's reading: its digits' probabilities, left to right."""
-    result = reading(probs, threshold)
+def report(path: str, probs: np.ndarray, not_digit: np.ndarray | None, threshold: float, as_json: bool) -> None:
+    """Print one file's reading: its digits' probabilities, left to right ("?" for a digit
+    the model is unsure of, or a part that is not a digit)."""
+    result = reading(probs, threshold, not_digit)
     if as_json:
-        print(json.dumps({
+        line = {
             "file": path,
             "digits": result.digits,
             "probabilities": np.round(probs.astype(np.float64), 4).tolist(),
             "confidence": round(result.confidence, 4),
-        }))
+        }
+        if not_digit is not None:
+            line["not_digit"] = np.round(np.asarray(not_digit, np.float64), 4).tolist()
+        print(json.dumps(line))
     else:
         print(f"{path}: {result.digits}")
 
@@ -166,15 +227,12 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
-    readings: list[tuple[str, np.ndarray | str]] = []  # (file, its digit images or why it failed)
-    for path in args.files:
-        try:
-            readings.append((path, read_file(path)))
-        except InputError as e:
-            readings.append((path, str(e)))
-    images = [item for _, item in readings if not isinstance(item, str)]
+    # (file, what the model reads of it or why it failed)
+    readings: list[tuple[str, Loaded | str]] = list(zip(args.files, read_files(args.files), strict=True))
+    images = [item.images for _, item in readings if not isinstance(item, str)]
     try:
-        probs = predict_batches(model, np.concatenate(images) if images else np.zeros((0, 28, 28)), args.batch_size)
+        probs, not_digit = predict_batches(model, np.concatenate(images) if images else np.zeros((0, 28, 28)),
+                                           args.batch_size)
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
@@ -182,9 +240,15 @@ def run(args: argparse.Namespace) -> int:
     for path, item in readings:
         if isinstance(item, str):
             report_error(path, item, args.json)
-        else:
-            report(path, probs[start : start + len(item)], args.threshold, args.json)
-            start += len(item)
+            continue
+        end = start + len(item.images)
+        p, r = probs[start:end], not_digit[start:end]
+        start = end
+        if item.plan is not None:  # a drawing: the best split of its candidates
+            parts = choose(item.plan, item.images, p, r, item.min_size)
+            p, r = np.stack([part.probabilities for part in parts]), np.array([part.not_digit for part in parts])
+        # a model without a not_digit output still answers "?" for clicks (min_size)
+        report(path, p, r if model.has_not_digit or item.plan is not None else None, args.threshold, args.json)
     return 1 if any(isinstance(item, str) for _, item in readings) else 0
 
 

@@ -34,23 +34,20 @@ MIN_STEP = 0.25  # trajectory points closer than this (output pixels) add nothin
 # few "4"s with a detached stroke split) and splits 99% of numbers with gaps of 5-25%.
 MERGE_GAP = 0.05
 SPECK = 0.12  # strokes smaller than this (fraction of the drawing's height) are not a digit
-_CHUNK = 256  # segments per distance computation, bounds memory for very long strokes
+PIECE = 1.0  # segments are cut into pieces at least this long (output pixels), each inked in a small window
+_PIECES = 1024  # pieces per distance computation: fits the CPU cache, bounds memory for long strokes
+_DIGITS = 256  # digits drawn together: bounds memory, big enough to spread numpy's per-call cost
 
 Point = Sequence[float]
 Stroke = Sequence[Point]
-
-_GRID = np.stack(
-    np.meshgrid(np.arange(IMAGE_SIZE) + 0.5, np.arange(IMAGE_SIZE) + 0.5, indexing="xy"),
-    axis=-1,
-).reshape(-1, 2)  # pixel centres (x, y), row-major
-
 
 def as_arrays(strokes: Sequence[Stroke]) -> list[np.ndarray]:
     """Strokes as float64 (n, 2) arrays; empty strokes and non-finite points dropped."""
     arrays = []
     for stroke in strokes:
         a = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
-        a = a[np.isfinite(a).all(axis=1)]
+        if not np.isfinite(a).all():
+            a = a[np.isfinite(a).all(axis=1)]
         if len(a):
             arrays.append(a)
     return arrays
@@ -58,48 +55,135 @@ def as_arrays(strokes: Sequence[Stroke]) -> list[np.ndarray]:
 
 def bounding_box(strokes: Sequence[np.ndarray]) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) of all points."""
-    allpts = np.concatenate(strokes)
+    allpts = strokes[0] if len(strokes) == 1 else np.concatenate(strokes)
     x0, y0 = allpts.min(axis=0)
     x1, y1 = allpts.max(axis=0)
     return float(x0), float(y0), float(x1), float(y1)
 
 
-def _segments(strokes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end points of every segment; a one-point stroke becomes a dot (a == b)."""
-    starts, ends = [], []
-    for s in strokes:
-        # Drop points that barely moved: mouse and tablet trajectories are dense, and
-        # the cost of drawing is linear in the number of segments.
-        keep = [0]
-        for i in range(1, len(s)):
-            if np.abs(s[i] - s[keep[-1]]).max() >= MIN_STEP:
-                keep.append(i)
-        if keep[-1] != len(s) - 1:
-            keep.append(len(s) - 1)
-        s = s[keep]
-        if len(s) == 1:
-            starts.append(s)
-            ends.append(s)
-        else:
-            starts.append(s[:-1])
-            ends.append(s[1:])
-    return np.concatenate(starts), np.concatenate(ends)
+def _segments(points: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strokes (their points one after another, `lengths` points each, none empty) -> start
+    and end points of every segment and the stroke it belongs to; a one-point stroke is a
+    dot (a == b).
+
+    Points that barely moved are dropped first (mouse and tablet trajectories are dense, and
+    drawing costs a little per segment): walking along a stroke, a point is kept when it is
+    at least MIN_STEP away (in x or y) from the last kept one, and the stroke's last point is
+    always kept. The model was trained on exactly that thinning, so it is computed exactly,
+    for all strokes at once: _next_far gives each point the one the walk would keep after it,
+    and _walk follows those links from the first point.
+    """
+    stroke_ends = np.cumsum(lengths)
+    keep = np.zeros(len(points), bool)
+    keep[_walk(_next_far(points, np.repeat(stroke_ends, lengths), MIN_STEP))] = True
+    keep[stroke_ends - 1] = True
+    kept = np.flatnonzero(keep)
+    stroke = np.repeat(np.arange(len(lengths)), lengths)[kept]
+    joined = stroke[1:] == stroke[:-1]  # consecutive kept points of one stroke: a segment
+    dot = np.bincount(stroke, minlength=len(lengths))[stroke] == 1
+    a = np.concatenate([points[kept[:-1][joined]], points[kept[dot]]])
+    b = np.concatenate([points[kept[1:][joined]], points[kept[dot]]])
+    return a, b, np.concatenate([stroke[:-1][joined], stroke[dot]])
 
 
-def _draw(a: np.ndarray, b: np.ndarray, pen_width: float) -> np.ndarray:
-    """Ink of a round pen along segments a->b, analytically anti-aliased, 28x28 float32."""
-    gx, gy = _GRID[:, 0:1], _GRID[:, 1:2]
-    d2 = np.full((len(_GRID), 1), np.inf)
-    for i in range(0, len(a), _CHUNK):
-        ax, ay = a[i : i + _CHUNK, 0], a[i : i + _CHUNK, 1]
-        abx, aby = b[i : i + _CHUNK, 0] - ax, b[i : i + _CHUNK, 1] - ay
-        len2 = np.maximum(abx * abx + aby * aby, 1e-12)
-        apx, apy = gx - ax, gy - ay
-        t = np.clip((apx * abx + apy * aby) / len2, 0.0, 1.0)
+def _next_far(points: np.ndarray, ends: np.ndarray, step: float) -> np.ndarray:
+    """For each point k: the first later point of its stroke at least `step` away from it in
+    x or y, or its stroke's end (ends[k], one past its last point) if there is none.
+
+    Binary lifting: a table of the largest x, y, -x and -y over blocks of 2**l points lets
+    every point skip a whole block of near points with one comparison, largest blocks first,
+    so all points are answered in log2(stroke length) vectorised steps (a resting pen,
+    thousands of points within `step`, costs no more than a moving one).
+    """
+    n = len(points)
+    # The points skipped from k are all within `step` of it, so no two consecutive ones are
+    # 2 * step apart: the longest stretch without such a jump bounds how far any point
+    # skips, and the number of levels needed (3 * step: a margin for rounding).
+    jumps = np.flatnonzero(np.abs(np.diff(points, axis=0)).max(axis=1, initial=0.0) >= 3 * step)
+    longest = int(np.diff(jumps, prepend=-1, append=n - 1).max())
+    signed = np.concatenate([points, -points], axis=1)
+    tables = [signed]  # tables[l][i] = signed.max over points i .. i + 2**l - 1 (fewer at the end)
+    while 2 ** len(tables) <= longest:
+        half, top = 2 ** (len(tables) - 1), tables[-1].copy()
+        np.maximum(top[:-half], tables[-1][half:], out=top[:-half])
+        tables.append(top)
+    pos = np.arange(1, n + 1)  # every point from k + 1 to pos - 1 is near point k
+    for level in range(len(tables) - 1, -1, -1):
+        size = 2**level
+        block = tables[level][np.minimum(pos, n - 1)]
+        # |p - points[k]| < step for every p of the block, from its largest x, y, -x, -y: the
+        # walk's own test (floating-point subtraction is monotonic, so the shortcut is exact)
+        near = (block - signed < step).all(axis=1)
+        pos += size * (near & (pos + size <= ends))
+    return pos
+
+
+def _walk(following: np.ndarray) -> np.ndarray:
+    """Indices visited from 0 by going to following[i] (always > i) until len(following):
+    pointer doubling, log2(steps) vectorised rounds instead of a step at a time."""
+    n = len(following)
+    jump = np.append(following, n)  # n is the end: it stays there
+    visited = np.zeros(1, dtype=np.intp)
+    while visited[-1] < n:
+        visited = np.concatenate([visited, jump[visited]])  # the first 2**r visits -> 2**(r + 1)
+        jump = jump[jump]
+    return visited[visited < n]
+
+
+def _window(widths: np.ndarray) -> tuple[int, float]:
+    """(side, longest): a piece whose extent in x and y is under `longest` px inks pixels
+    whose centres lie in a side x side window around it, and nowhere else (a pixel's ink is
+    zero beyond pen_width / 2 + EDGE / 2 of the nearest piece)."""
+    reach = float(widths.max()) / 2 + EDGE / 2
+    side = int(2 * reach + PIECE) + 1
+    return side, side - 2 * reach
+
+
+def _cut(a: np.ndarray, b: np.ndarray, digit: np.ndarray, longest: float):
+    """Segments cut into equal pieces shorter than `longest` in x and y (the union is the same
+    polyline, so the distance to it is too): (starts, ends, digit of each piece)."""
+    cuts = (np.abs(b - a).max(axis=1, initial=0.0) // longest).astype(np.intp) + 1
+    if cuts.max(initial=1) == 1:
+        return a, b, digit
+    seg = np.repeat(np.arange(len(a)), cuts)
+    k = (np.arange(len(seg)) - np.repeat(np.cumsum(cuts) - cuts, cuts))[:, None]  # which piece of its segment
+    step = (b - a)[seg] / cuts[seg, None]
+    last = k + 1 == cuts[seg, None]
+    return a[seg] + step * k, np.where(last, b[seg], a[seg] + step * (k + 1)), digit[seg]
+
+
+def _draw(a: np.ndarray, b: np.ndarray, digit: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Ink of a round pen along pieces a->b (from _cut) of each digit, analytically anti-aliased:
+    (len(widths), 28, 28) float32, digit[i] the image piece i is drawn in.
+
+    A pixel's ink follows its distance to the nearest piece, so each piece is measured
+    against the pixels of its window only, all pieces of all digits at once, and each pixel
+    keeps the nearest distance. Arrays are (window pixel, piece): numpy's inner loops run
+    along the pieces, not along a window row of five pixels.
+    """
+    side, _ = _window(widths)
+    reach = float(widths.max()) / 2 + EDGE / 2
+    frame = IMAGE_SIZE + 2 * side  # the image with a margin for windows that stick out
+    nearest = np.full(len(widths) * frame * frame, np.inf)  # squared distance to the nearest piece
+    oy, ox = np.divmod(np.arange(side * side), side)  # the window's pixels, row by row
+    for i in range(0, len(a), _PIECES):  # a cache-sized share at a time; bounds memory too
+        pa, pb = a[i : i + _PIECES], b[i : i + _PIECES]
+        corner = np.clip(np.ceil(np.minimum(pa, pb) - reach - 0.5), -side, IMAGE_SIZE)
+        first = (corner + 0.5 - pa).T  # the window's first pixel centre, from a
+        abx, aby = (pb - pa).T
+        apx, apy = ox[:, None] + first[0], oy[:, None] + first[1]  # (window pixel, piece)
+        t = (apx * abx + apy * aby) / np.maximum(abx * abx + aby * aby, 1e-12)
+        np.clip(t, 0.0, 1.0, out=t)  # the nearest point of the piece, as a fraction of it
         dx, dy = apx - t * abx, apy - t * aby
-        d2 = np.minimum(d2, (dx * dx + dy * dy).min(axis=1, keepdims=True))
-    ink = np.clip((pen_width / 2 - np.sqrt(d2)) / EDGE + 0.5, 0.0, 1.0)
-    return ink.reshape(IMAGE_SIZE, IMAGE_SIZE).astype(np.float32)
+        left, top = corner.astype(np.intp).T + side
+        where = (digit[i : i + _PIECES] * frame + top) * frame + left + (oy * frame + ox)[:, None]
+        np.minimum.at(nearest, where.ravel(), (dx * dx + dy * dy).ravel())
+    nearest = nearest.reshape(-1, frame, frame)[:, side:-side, side:-side]
+    ink = (widths[:, None, None] / 2 - np.sqrt(nearest)) / EDGE + 0.5
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+_CENTRES = np.arange(IMAGE_SIZE) + 0.5  # pixel centres, along x or y
 
 
 def center_of_mass(image: np.ndarray) -> tuple[float, float] | None:
@@ -117,22 +201,7 @@ def strokes_to_image(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) ->
     The trajectory is scaled so that the ink (pen included) fills 20 px on its longer side,
     then re-drawn so that its centre of mass lands on the image centre. Blank if no points.
     """
-    arrays = as_arrays(strokes)
-    if not arrays:
-        return np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
-    x0, y0, x1, y1 = bounding_box(arrays)
-    size = max(x1 - x0, y1 - y0)
-    # a drawing smaller than this is a dot; guards the scale against overflow (and NaN ink)
-    scale = (BOX - pen_width) / size if 1e-9 < size < math.inf else 0.0
-    centre = np.array([x0 / 2 + x1 / 2, y0 / 2 + y1 / 2])  # halves first: no overflow near 1e308
-    a, b = _segments([(s - centre) * scale for s in arrays])
-    mid = np.array([IMAGE_SIZE / 2, IMAGE_SIZE / 2])
-    image = _draw(a + mid, b + mid, pen_width)
-    com = center_of_mass(image)
-    if com is None:
-        return image
-    shift = mid - np.array(com)
-    return _draw(a + mid + shift, b + mid + shift, pen_width)
+    return digits_to_images([strokes], pen_width)[0]
 
 
 def split_digits(strokes: Sequence[Stroke]) -> list[list[np.ndarray]]:
@@ -176,12 +245,58 @@ def strokes_to_digits(strokes: Sequence[Stroke]) -> np.ndarray:
     return digits_to_images(split_digits(strokes))
 
 
-def digits_to_images(digits: Sequence[Sequence[Stroke]]) -> np.ndarray:
-    """The strokes of each digit (split_digits) -> (n, 28, 28) float32."""
+def digits_to_images(digits: Sequence[Sequence[Stroke]], pen_width: float | Sequence[float] = PEN_WIDTH) -> np.ndarray:
+    """The strokes of each digit (any units, y down; as split_digits gives them) -> (n, 28, 28)
+    float32 images, 0-1, white on black; blank for a digit without points.
+
+    Each trajectory is scaled so that its ink (pen included) fills 20 px on its longer side,
+    then re-drawn so that its centre of mass lands on the image centre. All digits are drawn
+    together, in groups: a thousand digits cost a few dozen array operations, not thousands.
+    pen_width is one width for all digits or one per digit (training draws random pens).
+    """
+    widths = np.broadcast_to(np.asarray(pen_width, np.float64), (len(digits),))
     images = np.zeros((len(digits), IMAGE_SIZE, IMAGE_SIZE), np.float32)
-    for i, digit in enumerate(digits):
-        images[i] = strokes_to_image(digit)
+    for i in range(0, len(digits), _DIGITS):
+        images[i : i + _DIGITS] = _render(digits[i : i + _DIGITS], widths[i : i + _DIGITS])
     return images
+
+
+def _render(digits: Sequence[Sequence[Stroke]], widths: np.ndarray) -> np.ndarray:
+    """digits_to_images for at most _DIGITS digits, all drawn together."""
+    strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for d in digits for s in d]
+    lengths = np.array([len(s) for s in strokes], dtype=np.intp)  # points per stroke
+    stroke_digit = np.repeat(np.arange(len(digits)), [len(d) for d in digits])
+    points = np.concatenate(strokes) if strokes else np.zeros((0, 2))
+    finite = np.isfinite(points).all(axis=1)
+    if not finite.all():  # non-finite points are dropped, and strokes left empty with them
+        lengths = np.bincount(np.repeat(np.arange(len(strokes)), lengths)[finite], minlength=len(strokes))
+        points = points[finite]
+    stroke_digit, lengths = stroke_digit[lengths > 0], lengths[lengths > 0]
+    if not len(points):
+        return np.zeros((len(digits), IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    point_digit = np.repeat(stroke_digit, lengths)
+    counts = np.bincount(point_digit, minlength=len(digits))
+    inked = np.flatnonzero(counts)
+    starts = (np.cumsum(counts) - counts)[inked]
+    lo, hi = np.full((len(digits), 2), np.nan), np.full((len(digits), 2), np.nan)
+    lo[inked], hi[inked] = np.minimum.reduceat(points, starts), np.maximum.reduceat(points, starts)
+    with np.errstate(over="ignore", invalid="ignore"):
+        size = (hi - lo).max(axis=1)
+        # a digit smaller than this is a dot; guards the scale against overflow (and NaN ink)
+        usable = (size > 1e-9) & (size < math.inf)
+        scale = np.where(usable, (BOX - widths) / np.where(usable, size, 1.0), 0.0)
+        centre = lo / 2 + hi / 2  # halves first: no overflow near 1e308
+    points = (points - centre[point_digit]) * scale[point_digit, None]
+    a, b, segment_stroke = _segments(points, lengths)
+    digit = stroke_digit[segment_stroke]
+    mid = np.array([IMAGE_SIZE / 2, IMAGE_SIZE / 2])
+    a, b, digit = _cut(a + mid, b + mid, digit, _window(widths)[1])
+    first = _draw(a, b, digit, widths).astype(np.float64)
+    total = first.sum(axis=(1, 2))
+    # centre of mass of each drawing, then the shift that puts it on the image centre
+    com = np.stack([first.sum(axis=1) @ _CENTRES, first.sum(axis=2) @ _CENTRES], axis=1)
+    shift = np.where(total[:, None] > 0, mid - com / np.where(total > 0, total, 1.0)[:, None], 0.0)
+    return _draw(a + shift[digit], b + shift[digit], digit, widths)
 
 
 def image_to_digits(gray: np.ndarray) -> np.ndarray:

@@ -313,6 +313,6 @@ def test_command_line(tiny, tmp_path, how):
 
 
 def test_read_file_gives_digit_images(tmp_path):
-    images = predict.read_file(str(picture(tmp_path / "seven.png", SEVEN)))
+    images = predict.read_file(str(picture(tmp_path / "seven.png", SEVEN))).images
     assert images.shape == (1, 28, 28) and images.dtype == np.float32
-    assert predict.read_file(str(ONE)).shape == (1, 28, 28)
+    assert predict.read_file(str(ONE)).images.shape == (1, 28, 28)  # one stroke: one candidate
