@@ -42,6 +42,15 @@ SPLIT_PENALTY = 0.0  # log-score added per part: > 0 favours splitting, < 0 merg
 # merged blob the model also calls no digit), yet a scribble stays one "?" rather than many
 # unlikely digits
 NOT_DIGIT_COST = 0.1
+# Two things the model cannot see, because each candidate is drawn alone at the same size:
+# - neighbours that overlap side to side by more than OVERLAP of the wider one's width were
+#   not written one after the other (a slashed zero's slash, the flag of a "1"), though a
+#   "17" whose bar reaches over the 1 (overlap: the 1's width, a third of the 7's) still is;
+# - a part shorter than SMALL of the drawing's height is rather a piece of a digit (the bar of
+#   a "4", the flag of a "1") than a digit of a number written at one height.
+# Each scores OVERLAP_COST / SMALL_COST (a factor on the reading's probability).
+OVERLAP, OVERLAP_COST = 0.6, 0.1
+SMALL, SMALL_COST = 0.45, 0.1
 NOT_DIGIT = 0.5  # a part whose not-digit probability is above this is answered "?"
 
 Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -95,6 +104,7 @@ class Plan:
     """The candidate digits of one drawing, before the model has read them."""
 
     units: int  # strokes (with their specks), left to right
+    height: float  # of the whole drawing
     runs: list[tuple[int, int]]  # candidate digits: units[start:end]
     groups: list[list[np.ndarray]]  # the strokes of each candidate
 
@@ -104,11 +114,12 @@ def plan(strokes: Sequence[Stroke]) -> Plan:
     one batch, possibly together with other drawings' candidates, then `choose`."""
     arrays = as_arrays(strokes)
     if not arrays:
-        return Plan(0, [], [])
+        return Plan(0, 1.0, [], [])
     units = _units(arrays)
     _, y0, _, y1 = bounding_box(arrays)
-    runs = _candidates(units, max(y1 - y0, 1e-9))
-    return Plan(len(units), runs, [[s for u in units[i:j] for s in u] for i, j in runs])
+    height = max(y1 - y0, 1e-9)
+    runs = _candidates(units, height)
+    return Plan(len(units), height, runs, [[s for u in units[i:j] for s in u] for i, j in runs])
 
 
 def choose(candidates: Plan, images: np.ndarray, probs: np.ndarray, not_digit: np.ndarray,
@@ -120,24 +131,39 @@ def choose(candidates: Plan, images: np.ndarray, probs: np.ndarray, not_digit: n
     model reads its blown-up image.
     """
     not_digit = np.asarray(not_digit, np.float64).reshape(-1).copy()
-    for k, g in enumerate(candidates.groups):
-        x0, y0, x1, y1 = bounding_box(g)
+    boxes = [bounding_box(g) for g in candidates.groups]
+    for k, (x0, y0, x1, y1) in enumerate(boxes):
         if max(x1 - x0, y1 - y0) < min_size:
             not_digit[k] = 1.0
     digit = probs.max(axis=1) * (1.0 - not_digit)  # how sure the model is that the run is one digit
     score = np.log(np.maximum(np.maximum(digit, NOT_DIGIT_COST * not_digit), 1e-9))
+    score += np.array([math.log(SMALL_COST) if y1 - y0 < SMALL * candidates.height else 0.0
+                       for _, y0, _, y1 in boxes]) if len(boxes) > 1 else 0.0
 
-    runs, n = candidates.runs, candidates.units
-    best = np.full(n + 1, -math.inf)
-    best[0], back = 0.0, [0] * (n + 1)
-    for k, (i, j) in enumerate(runs):  # runs come ordered by start, so best[i] is final here
-        total = best[i] + score[k] + SPLIT_PENALTY
-        if total > best[j]:
-            best[j], back[j] = total, k
-    chosen, end = [], n
-    while end > 0:
-        chosen.append(back[end])
-        end = runs[back[end]][0]
+    def overlap_cost(a: int, b: int) -> float:
+        """Log-cost of candidate b following candidate a as the next digit."""
+        (a0, _, a1, _), (b0, _, b1, _) = boxes[a], boxes[b]
+        overlap = min(a1, b1) - max(a0, b0)
+        return math.log(OVERLAP_COST) if overlap > OVERLAP * max(a1 - a0, b1 - b0, 1e-9) else 0.0
+
+    # dynamic programme over candidates: best[k], the best reading of the units up to the end
+    # of candidate k with k its last part (the overlap cost looks at the previous part)
+    runs = candidates.runs
+    ending: dict[int, list[int]] = {}
+    best, back = np.full(len(runs), -math.inf), [-1] * len(runs)
+    for k, (i, j) in enumerate(runs):  # runs come ordered by start: those ending at i are final
+        if i == 0:
+            best[k] = score[k] + SPLIT_PENALTY
+        for prev in ending.get(i, []):
+            total = best[prev] + score[k] + SPLIT_PENALTY + overlap_cost(prev, k)
+            if total > best[k]:
+                best[k], back[k] = total, prev
+        ending.setdefault(j, []).append(k)
+    k = max(ending.get(candidates.units, []), key=lambda k: best[k])
+    chosen = []
+    while k >= 0:
+        chosen.append(k)
+        k = back[k]
     parts = [Part(candidates.groups[k], images[k], probs[k], float(not_digit[k])) for k in reversed(chosen)]
     return _merge_non_digits(parts)
 
