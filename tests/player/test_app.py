@@ -474,17 +474,16 @@ def trained_model():
 
 
 def test_smoke_run_with_a_drawing_file(tmp_path):
-    path = find_model()
-    if not path.exists():
-        pytest.skip(f"no model at {path}")
+    path = trained_model().path
     drawing = tmp_path / "one.json"
     drawing.write_text((ROOT / "tests" / "data" / "one.json").read_text())
     proc = subprocess.run([sys.executable, "-m", "player", str(drawing), "--events", "--max-frames", "5",
                            "--model", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"})
     assert proc.returncode == 0, proc.stderr
-    names = [json.loads(line)["event"] for line in proc.stdout.splitlines()]
-    assert names == ["ready", "recognised"]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["ready", "recognised"]
+    assert events[1]["digits"] == "1" and events[1]["live"] is False  # tests/data/one.json is a "1"
 
 
 def test_a_drawn_one_reads_one_with_the_shipped_model(tmp_path):

@@ -73,7 +73,8 @@ def draw_strokes_and_read(p: Player, strokes) -> str:
 def test_ready_reports_the_canvas(player):
     x, y, w, h = player.canvas
     assert x >= 0 and y >= 0 and w > 300 and h > 300
-    assert player.launch_to_ready < realwindow.TIMEOUT
+    # (no assertion on player.launch_to_ready: the fixture already failed past realwindow.TIMEOUT,
+    # and the start-up goal is a speed target, measured by benchmarks/startup.py, not a test)
 
 
 @pytest.mark.parametrize("text", ["1", "7", "42"])
