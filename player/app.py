@@ -69,18 +69,22 @@ from player.session import (  # noqa: E402
     EventLog,
     ModelLoader,
     default_dir,
+    model_notes,
     save_board,
     seconds_since_process_start,
     warn,
 )
 from player.view import (  # noqa: E402
     BG,
+    NO_DISPLAY,
     Layout,
+    NoDisplay,
     Window,
     draw_canvas,
     draw_help,
     draw_panel,
     draw_status,
+    open_display,
     render_ink,
 )
 
@@ -88,7 +92,7 @@ DEFAULT_SIZE = (1000, 640)
 LIVE_INTERVAL = 0.25  # seconds between live recognitions while the pen moves: enough to feel live, cheap on CPU
 FPS = 60
 WINDOW_TITLE = "digits"
-NO_DISPLAY = "no display available (set DISPLAY or SDL_VIDEODRIVER=dummy)"
+PICTURE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # PNG JPEG GIF BMP TIFF
 
 # the number row and the keypad (whose codes are not in digit order: SDL puts KP_0 after KP_9)
 DIGIT_KEYS = {getattr(pygame, f"K_{prefix}{d}"): str(d) for d in range(10) for prefix in ("", "KP")}
@@ -146,29 +150,21 @@ class App:
     # -- window
 
     def open(self) -> None:
-        """Open the window; pygame.error if there is no display."""
-        explicit = os.environ.get("SDL_VIDEODRIVER")
-        if not explicit and sys.platform.startswith("linux") and not (
-                os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            raise pygame.error(NO_DISPLAY)  # SDL would try Wayland (a stray error line), then go offscreen
-        # display and font only: pygame.init() would also start audio and joystick subsystems
-        pygame.display.init()
-        if not explicit and pygame.display.get_driver() in ("offscreen", "dummy"):
-            raise pygame.error(NO_DISPLAY)  # an invisible window nobody can draw in: say so instead
-        pygame.font.init()
-        if pygame.display.get_driver() == "x11":
-            # SDL would put the window surface in an OpenGL texture: loading GL (Mesa, shader
-            # caches) costs 0.1-0.5 s before the first frame, for nothing a 2-D app needs.
-            # Plain X11 (shared memory) blits are fast. Only on X11: elsewhere (Wayland, macOS)
-            # the texture path is the only one there is.
-            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
-        pygame.display.set_caption(WINDOW_TITLE)
-        screen = pygame.display.set_mode(self.options.size, pygame.RESIZABLE)
+        """Open the window; NoDisplay (its message one line for the user) if there is no display."""
+        screen = open_display(self.options.size, WINDOW_TITLE)
         self.window = Window(screen, Layout.of(screen.get_size()))
-        self.board.resize(self.window.layout.canvas.size)
+        self.fit_board()
         if self.options.drawing is not None:
             self.board.load(self.options.drawing)  # fitted into the canvas as it is now
         self.board.say("loading the model..." if not self.loader.done.is_set() else "draw a digit or a number")
+
+    def fit_board(self) -> None:
+        """The drawing and the pen follow the canvas: --brush is in pixels of the default window's
+        canvas, so a small window gets a thin pen instead of blobs, and a large one a bolder one."""
+        size = self.window.layout.canvas.size
+        self.board.resize(size)
+        reference = Layout.of(DEFAULT_SIZE).canvas.size
+        self.board.brush = max(self.options.brush * min(size[0] / reference[0], size[1] / reference[1]), 1.0)
 
     def run(self, max_frames: int | None = None) -> int:
         clock = pygame.time.Clock()
@@ -304,7 +300,7 @@ class App:
         if window is not None and window.screen.get_size() != window.size:
             # the user resized the window: pygame already resized the surface
             window.layout = Layout.of(window.screen.get_size())
-            board.resize(window.layout.canvas.size)
+            self.fit_board()
         if self.loader.done.is_set() and not self.model_reported:
             self.model_reported = True
             if self.loader.error:
@@ -371,7 +367,9 @@ class App:
             "status": draw_status(screen, layout.status, board, fonts),
         }
         if self.show_help:
-            window.parts["help"] = draw_help(screen, fonts, f"digits {__version__}", HELP, self.model_lines())
+            options = self.options
+            notes = model_notes(self.loader, options.threshold, options.save_dir, options.corrections_dir)
+            window.parts["help"] = draw_help(screen, fonts, f"digits {__version__}", HELP, notes)
         pygame.display.flip()
         if self.screenshot_due:
             self.screenshot_due = False
@@ -382,27 +380,6 @@ class App:
             except (OSError, pygame.error) as e:
                 warn(f"cannot write {path}: {e}")
                 self.log.emit("error", message=f"cannot write {path}: {e}")
-
-    def model_lines(self) -> list[str]:
-        """The help card's notes: which model, how accurate, where things are saved."""
-        if self.loader.error:
-            return [self.loader.error]
-        if self.model is None:
-            return ["model: loading..."]
-        meta = getattr(self.model, "metadata", {}) or {}
-
-        def percent(key: str) -> str:
-            try:
-                v = float(meta[key])
-                return f"{v:.1%}" if v <= 1 else f"{v:.1f}%"
-            except (KeyError, ValueError):
-                return "n/a"
-
-        return [f"model {meta.get('model_version', 'unknown')}: MNIST test accuracy {percent('mnist_test_accuracy')}, "
-                f"pen digits {percent('pen_val_accuracy')}",
-                f"threshold {self.options.threshold:.2f}: less sure digits read \"?\"",
-                f"S saves to {self.options.save_dir or default_dir('drawings')}",
-                f"corrections go to {self.options.corrections_dir or default_dir('corrections')}"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,13 +406,24 @@ def _brush(text: str) -> float:
     return value
 
 
+def is_picture(path: str) -> bool:
+    """Whether the file starts like an image file (PNG, JPEG, GIF, BMP, TIFF, WebP)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head.startswith(PICTURE_MAGIC) or (head[:4] == b"RIFF" and head[8:] == b"WEBP")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="digits-player", description="Draw a digit or a number, press Enter, read it.")
     p.add_argument("drawing", nargs="?", metavar="FILE.json", help="open a saved stroke drawing and read it")
     p.add_argument("--model", metavar="PATH", help="ONNX model (default: the shipped one, or $DIGITS_MODEL)")
     p.add_argument("--threshold", type=probability, default=DEFAULT_THRESHOLD, metavar="P",
                    help=f"digits less sure than this read '?' (default {DEFAULT_THRESHOLD})")
-    p.add_argument("--brush", type=_brush, default=BRUSH, metavar="PX", help=f"brush width in pixels (default {BRUSH})")
+    p.add_argument("--brush", type=_brush, default=BRUSH, metavar="PX",
+                   help=f"brush width in pixels at the default window size; it follows the window (default {BRUSH})")
     p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="WxH",
                    help=f"window size (default {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})")
     p.add_argument("--save-dir", type=Path, metavar="DIR",
@@ -456,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             drawing = load_drawing(args.drawing)
         except DrawingError as e:
-            warn(str(e))
+            warn(f"{args.drawing}: a picture, not a stroke drawing: digits-predict reads pictures "
+                 f"(digits-player opens the .json drawings it saves)" if is_picture(args.drawing) else str(e))
             return 2
     options = Options(model=args.model, threshold=args.threshold, brush=args.brush, size=args.size,
                       events=args.events, save_dir=args.save_dir, corrections_dir=args.corrections_dir,
@@ -465,7 +454,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             app.open()
-        except pygame.error:
+        except NoDisplay as e:
+            warn(str(e))
+            return 2
+        except pygame.error:  # a display that then fails to give us a window
             warn(NO_DISPLAY)
             return 2
         return app.run(args.max_frames)

@@ -115,3 +115,26 @@ def default_dir(kind: str) -> Path:
     import platformdirs  # only needed when saving
 
     return Path(platformdirs.user_data_dir("digits")) / kind
+
+
+def model_notes(loader: ModelLoader, threshold: float, save_dir: Path | None,
+                corrections_dir: Path | None) -> list[str]:
+    """The help card's notes: which model and how accurate (or why it failed), where things go."""
+    if loader.error:
+        return [loader.error]
+    if not loader.done.is_set() or loader.model is None:
+        return ["model: loading..."]
+    meta = getattr(loader.model, "metadata", {}) or {}
+
+    def percent(key: str) -> str:
+        try:
+            v = float(meta[key])
+            return f"{v:.1%}" if v <= 1 else f"{v:.1f}%"
+        except (KeyError, ValueError):
+            return "n/a"
+
+    return [f"model {meta.get('model_version', 'unknown')}: MNIST test accuracy {percent('mnist_test_accuracy')}, "
+            f"pen digits {percent('pen_val_accuracy')}",
+            f"threshold {threshold:.2f}: less sure digits read \"?\"",
+            f"S saves to {save_dir or default_dir('drawings')}",
+            f"corrections go to {corrections_dir or default_dir('corrections')}"]

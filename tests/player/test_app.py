@@ -18,7 +18,7 @@ from player.app import App, Options, main
 from player.board import Board
 from player.drawing import Drawing, parse_drawing
 from player.model import Model, ModelError, Result, find_model
-from player.session import EventLog, ModelLoader, save_board
+from player.session import EventLog, ModelLoader, model_notes, save_board
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -286,7 +286,8 @@ def test_help_overlay(app, k):
     draw(app, ONE)
     key(app, k)
     assert app.show_help
-    assert "fake-1" in app.model_lines()[0] and "99.1%" in app.model_lines()[0]
+    notes = model_notes(app.loader, app.options.threshold, app.options.save_dir, app.options.corrections_dir)
+    assert "fake-1" in notes[0] and "99.1%" in notes[0]
     key(app, pygame.K_ESCAPE)  # closes the help, keeps the drawing
     assert not app.show_help and app.board.strokes
 
@@ -395,6 +396,47 @@ def test_no_display_exits_2(monkeypatch, capsys, driver):
     assert capsys.readouterr().err == f"digits-player: {player_app.NO_DISPLAY}\n"
 
 
+def run_player(*args: str, timeout: float = 60, **env: str | None) -> subprocess.CompletedProcess:
+    """`python -m player ARGS` in a fresh process; a hang is a failure, not a test run that never ends."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy", **env}
+    for name in [name for name, value in env.items() if value is None]:
+        del environment[name]
+    try:
+        return subprocess.run([sys.executable, "-m", "player", *args], capture_output=True, text=True, cwd=ROOT,
+                              timeout=timeout, env=environment)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"digits-player {' '.join(args)} still running after {timeout} s (stderr: {e.stderr!r})")
+
+
+def test_the_smallest_window_becomes_ready():
+    # --size 320x240, the documented minimum, used to hang for good fitting the status line
+    proc = run_player("--size", "320x240", "--events", "--max-frames", "5")
+    events = [json.loads(line)["event"] for line in proc.stdout.splitlines()]
+    assert events[0] == "ready", proc.stderr
+    if find_model().exists():
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_no_x_server_at_display_is_one_line(tmp_path):
+    # SDL falls back to Wayland when X fails, and libwayland printed a stray XDG_RUNTIME_DIR line
+    if not sys.platform.startswith("linux"):
+        pytest.skip("X11 displays are a Linux matter here")
+    number = next(n for n in range(917, 999) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    proc = run_player("--max-frames", "1", DISPLAY=f":{number}", SDL_VIDEODRIVER=None, WAYLAND_DISPLAY=None,
+                      XDG_RUNTIME_DIR=None)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"digits-player: cannot open the X display :{number}")
+
+
+@pytest.mark.parametrize("magic", [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"RIFF\x10\x00\x00\x00WEBPVP8 "])
+def test_a_picture_is_sent_to_digits_predict(tmp_path, capsys, magic):
+    path = tmp_path / "drawing.png"
+    path.write_bytes(magic + bytes(64))
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "digits-predict reads pictures" in err
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--version"])
@@ -434,17 +476,16 @@ def trained_model():
 
 
 def test_smoke_run_with_a_drawing_file(tmp_path):
-    path = find_model()
-    if not path.exists():
-        pytest.skip(f"no model at {path}")
+    path = trained_model().path
     drawing = tmp_path / "one.json"
     drawing.write_text((ROOT / "tests" / "data" / "one.json").read_text())
     proc = subprocess.run([sys.executable, "-m", "player", str(drawing), "--events", "--max-frames", "5",
                            "--model", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"})
     assert proc.returncode == 0, proc.stderr
-    names = [json.loads(line)["event"] for line in proc.stdout.splitlines()]
-    assert names == ["ready", "recognised"]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["ready", "recognised"]
+    assert events[1]["digits"] == "1" and events[1]["live"] is False  # tests/data/one.json is a "1"
 
 
 def test_a_drawn_one_reads_one_with_the_shipped_model(tmp_path):

@@ -73,7 +73,8 @@ def draw_strokes_and_read(p: Player, strokes) -> str:
 def test_ready_reports_the_canvas(player):
     x, y, w, h = player.canvas
     assert x >= 0 and y >= 0 and w > 300 and h > 300
-    assert player.launch_to_ready < realwindow.TIMEOUT
+    # (no assertion on player.launch_to_ready: the fixture already failed past realwindow.TIMEOUT,
+    # and the start-up goal is a speed target, measured by benchmarks/startup.py, not a test)
 
 
 @pytest.mark.parametrize("text", ["1", "7", "42"])
@@ -128,6 +129,27 @@ def test_pen_drawings_of_unseen_writers(player):
     right = sum(draw_strokes_and_read(player, strokes) == text for strokes, text in drawings)
     print(f"\nreal window, pen drawings of unseen writers: {right}/{len(drawings)} read right")
     assert right >= 0.9 * len(drawings)
+
+
+def test_a_window_shrunk_to_a_sliver_and_back_still_answers(display):
+    """Resizing a running window to 100x80 once froze it for good (Enter, Q and SIGTERM did
+    nothing): text fitting never ended. Down to 1x1 px and back, it must still read and quit."""
+    if trained_model() is None:
+        pytest.skip(f"no model at {find_model()}: the player would exit 2")
+    p = Player(display)
+    try:
+        canvas = p.wait_for("ready")["canvas"]
+        window = p.find_window()
+        p.draw(window, canvas[:2], number_strokes("1", tuple(canvas[2:])))
+        for size in [(100, 80), (1, 1), (330, 250), (1000, 640)]:
+            p.xdotool("windowsize", window, *size)
+            time.sleep(0.3)  # pacing, not a measurement: let the player draw a few frames at this size
+        assert p.xdotool("getwindowgeometry", window).split("Geometry: ")[1].split()[0] == "1000x640"
+        p.xdotool("key", "--window", window, "Return")
+        assert len(p.wait_for("recognised")["digits"]) == 1  # the stroke survived the resizes
+        assert p.quit() == 0
+    finally:
+        p.close()
 
 
 def test_q_quits_with_status_0(display):
