@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
-import numpy as np
-
 from player.errors import first_line
 
 
@@ -81,6 +79,8 @@ def _points(stroke, i: int) -> list[tuple[float, float]]:
     # Fast path, a whole stroke at a time (a file holds thousands of points): every point a
     # list of two JSON numbers, finite, integers within float precision. Anything else goes
     # point by point below, which finds the culprit and names it.
+    import numpy as np  # here, not at the top: the app imports this module before its window opens
+
     values = chain.from_iterable(stroke)
     if set(map(type, stroke)) <= {list} and set(map(len, stroke)) <= {2} and set(map(type, values)) <= {int, float}:
         try:
