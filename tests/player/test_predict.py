@@ -101,10 +101,14 @@ def test_pen_drawings_in_one_call(trained, capsys):
     assert out == [f"{p}: {json.loads(p.read_text())['label']}" for p in PEN]
 
 
-def test_pen_drawings_are_split_into_their_digits(tiny, capsys):
-    code, out, _ = run(capsys, "--model", tiny, "--json", *PEN)
+def test_pen_drawings_are_split_into_their_digits(trained, capsys):
+    """How a drawing is split is the model's decision (player/segment.py): with the shipped
+    model each pen number splits into as many parts as it has digits, each with probabilities."""
+    code, out, _ = run(capsys, "--model", trained, "--json", *PEN)
     assert code == 0
-    assert [len(json.loads(line)["digits"]) for line in out] == [len(json.loads(p.read_text())["label"]) for p in PEN]
+    results = [json.loads(line) for line in out]
+    assert [len(r["digits"]) for r in results] == [len(json.loads(p.read_text())["label"]) for p in PEN]
+    assert [len(r["probabilities"]) for r in results] == [len(r["digits"]) for r in results]
 
 
 def test_default_model_is_found(trained, capsys, monkeypatch):
@@ -316,3 +320,25 @@ def test_read_file_gives_digit_images(tmp_path):
     images = predict.read_file(str(picture(tmp_path / "seven.png", SEVEN))).images
     assert images.shape == (1, 28, 28) and images.dtype == np.float32
     assert predict.read_file(str(ONE)).images.shape == (1, 28, 28)  # one stroke: one candidate
+
+
+def test_what_is_no_digit_is_answered_with_a_question_mark(trained, tmp_path, capsys):
+    """A click, a scribble over the canvas and a flat line across it are no digits: '?', and
+    the JSON says how sure the model is that each part is no digit."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    zigzag = [[float(x), float(y)] for y in range(40, 440, 25) for x in ((40, 440) if y % 50 else (440, 40))]
+    wobbly = [[40.0 + i * 4, 240.0 + 6 * np.sin(i / 7) + rng.normal(0, 1)] for i in range(100)]
+    drawings = {"click": [[[240.0, 240.0]]], "scribble": [zigzag], "line": [wobbly]}
+    paths = []
+    for name, strokes in drawings.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"canvas": [480, 480], "brush": 16, "strokes": strokes}))
+        paths.append(path)
+    code, out, err = run(capsys, "--model", trained, "--json", *paths)
+    assert (code, err) == (0, [])
+    for line in out:
+        result = json.loads(line)
+        assert result["digits"] == "?", result
+        assert min(result["not_digit"]) > 0.5, result
