@@ -129,13 +129,13 @@ def test_several_files_in_one_call_keep_their_order(tiny, tmp_path, capsys):
 @pytest.mark.parametrize("batch_size, expected_calls", [(256, [5]), (2, [2, 2, 1]), (1, [1] * 5)])
 def test_files_are_batched_together(tiny, tmp_path, capsys, monkeypatch, batch_size, expected_calls):
     calls = []
-    real_predict = Model.predict
+    real_predict = Model.predict_parts
 
     def counting(self, images):
         calls.append(len(images))
         return real_predict(self, images)
 
-    monkeypatch.setattr(Model, "predict", counting)
+    monkeypatch.setattr(Model, "predict_parts", counting)
     two = drawing(tmp_path / "two.json", [[[50, 100], [50, 300]], [[200, 100], [300, 100], [220, 300]]])
     code, out, _ = run(capsys, "--model", tiny, "--batch-size", batch_size, "--json", ONE, two, ONE, ONE)
     assert code == 0 and len(out) == 4
@@ -232,7 +232,9 @@ def test_json_output_parses_line_by_line(tiny, tmp_path, capsys):
     one, bad, pair = (json.loads(line) for line in out)
     assert bad == {"file": str(empty), "error": "no ink"}
     for result, n in ((one, 1), (pair, 2)):
-        assert set(result) == {"file", "digits", "probabilities", "confidence"}
+        # a drawing's parts also say how sure the model is that each is no digit (0: it cannot tell)
+        assert set(result) == {"file", "digits", "probabilities", "confidence", "not_digit"}
+        assert result["not_digit"] == [0.0] * n
         assert len(result["digits"]) == n and len(result["probabilities"]) == n
         probs = np.array(result["probabilities"])
         assert probs.shape == (n, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-3)
