@@ -103,6 +103,8 @@ def main(argv=None) -> int:
             for name, path in (("ours", args.keras), ("tutorial", args.tutorial)):
                 if path.is_file():
                     keras_models[name] = keras.models.load_model(path, compile=False)
+                    if len(keras_models[name].outputs) > 1:  # probabilities first, as in the ONNX model
+                        keras_models[name] = keras.Model(keras_models[name].inputs, keras_models[name].outputs[0])
                     keras_models[name].predict(x[:1], verbose=0)  # TensorFlow's device set-up talks here
                 else:
                     notes.append(f"{path} not found: its rows are skipped")

@@ -182,6 +182,8 @@ def main(argv=None) -> int:
             import keras
 
             kmodel = keras.models.load_model(args.keras, compile=False)
+            if len(kmodel.outputs) > 1:  # probabilities are its first output, as in the ONNX model
+                kmodel = keras.Model(kmodel.inputs, kmodel.outputs[0])
             kmodel.predict(x1, verbose=0)
     except ImportError as e:
         print(f"latency.py: needs TensorFlow to compare with Keras ({e}): pip install -e '.[train]'", file=sys.stderr)
