@@ -3,11 +3,12 @@
 MNIST: all 10,000 test images through the Keras model, the ONNX fp32 and int8 models (and the
 tutorial's model_Mnist.h5 for reference). Drawn digits: the pen digits of the validation writers
 (training.pendigits.split_writers: writers the model never saw), each made into a player drawing
-(to_drawing: canvas, digit height, brush), then prepared two ways for the SAME model (ours, ONNX
-fp32): our preprocessing (player.preprocess.strokes_to_image, and the player's whole path
-strokes_to_digits, which must also find exactly one digit), and the tutorial's: ink drawn black
-on a white canvas with the brush, the WHOLE canvas resized to 28x28 and inverted. The tutorial's
-own model with the tutorial's preprocessing is the baseline we claim a margin over.
+(training.pen_drawings: centred on a fixed canvas, or anywhere as people draw), then prepared
+two ways for the SAME model (ours, ONNX fp32): our preprocessing (player.preprocess.strokes_to_image,
+and the player's whole path strokes_to_digits, which must also find exactly one digit), and the
+tutorial's: ink drawn black on a white canvas with the brush, the WHOLE canvas resized to 28x28
+and inverted. The tutorial's own model with the tutorial's preprocessing is the baseline we
+claim a margin over.
 
     python benchmarks/accuracy.py                       # ~1 minute; appends to benchmarks/RESULTS.md
     python benchmarks/accuracy.py --quick --no-record   # 500 MNIST images, 200 drawings
@@ -22,9 +23,11 @@ from pathlib import Path
 
 import common
 import numpy as np
-from pen_eval import pct, single_drawing
+from common import pct
 
 from export.convert import quiet_stderr
+from player.model import in_batches
+from training.pen_drawings import centred_drawing, single_drawing
 
 BATCH = 500
 
@@ -65,10 +68,6 @@ def tutorial_image(drawing: dict) -> np.ndarray:
             draw.ellipse((x - r, y - r, x + r, y + r), fill=0)
     small = canvas.resize((28, 28))
     return (255.0 - np.asarray(small, np.float32)) / 255.0
-
-
-def batched(predict, x: np.ndarray) -> np.ndarray:
-    return np.concatenate([predict(x[i : i + BATCH]) for i in range(0, len(x), BATCH)])
 
 
 def main(argv=None) -> int:
@@ -131,7 +130,7 @@ def main(argv=None) -> int:
         engines[f"tutorial's model ({args.tutorial.name})"] = tut
     rows, first = [], None
     for name, predict in engines.items():
-        hits = int((batched(predict, x).argmax(1) == y_test).sum())
+        hits = int((in_batches(predict, x, BATCH).argmax(1) == y_test).sum())
         first = hits if first is None else first
         rows.append([name, pct(hits, len(y_test)), len(y_test) - hits, f"{(hits - first) / len(y_test):+.2%}"])
     mnist_table = (f"MNIST test set, {len(y_test):,} images:\n\n"
@@ -145,7 +144,7 @@ def main(argv=None) -> int:
         # kind to the tutorial: the digit in the middle of a square canvas, as its demos are drawn
         f"centred: canvas {args.canvas}x{args.canvas}, digit {args.height:.0%} of its height, brush "
         f"{args.brush * args.canvas:g} px": [
-            pendigits.to_drawing(d.strokes, canvas=(args.canvas, args.canvas), height=args.height, brush=args.brush)
+            centred_drawing(d.strokes, canvas=(args.canvas, args.canvas), height=args.height, brush=args.brush)
             for d in val],
         # as people draw: anywhere, 35-75% of a 280-640 px canvas, brush 2.5-6% (pen_eval.py's drawings)
         "anywhere: as pen_eval.py draws them (280-640 px canvas, digit 35-75% of its height, brush 2.5-6%)": [
@@ -154,7 +153,7 @@ def main(argv=None) -> int:
     n = len(labels)
 
     def hits(predict, images) -> int:
-        return int((batched(predict, images).argmax(1) == labels).sum())
+        return int((in_batches(predict, images, BATCH).argmax(1) == labels).sum())
 
     pen_tables, lines = [], []
     for how, drawings in drawn.items():

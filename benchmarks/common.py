@@ -112,6 +112,10 @@ def record(script: str, body: str, libraries: list[str], args: argparse.Namespac
     print(f"appended to {RESULTS}")
 
 
+def pct(hits: int, n: int) -> str:
+    return f"{hits / n:.2%}" if n else "-"
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms" if seconds < 0.01 else f"{seconds * 1e3:.1f} ms"
 

@@ -71,20 +71,16 @@ def bench(cases: dict, seconds: float, rounds: int) -> dict[str, float]:
 
 def pen_drawings(pen: Path | None, count: int):
     """(single digits, five-digit numbers): (strokes in screen pixels, the digits they show),
-    made from pen digits of the validation writers the way the player records them."""
+    pen digits of the validation writers drawn as people draw (training.pen_drawings)."""
     from training import pendigits
+    from training.pen_drawings import number_drawings, single_drawing
 
     digits = pendigits.split_writers(pendigits.load_unipen(pen or pendigits.DEFAULT_PEN))[1]
-    singles = [(pendigits.to_drawing(d.strokes)["strokes"], str(d.label)) for d in digits[:count]]
-    numbers = []
-    for start in range(0, 5 * count, 5):
-        group = digits[start : start + 5]
-        strokes = []
-        for i, d in enumerate(group):
-            strokes += pendigits.to_drawing(d.strokes, canvas=(1000, 400), height=0.4, at=((i + 0.5) / 5, 0.5))[
-                "strokes"]
-        numbers.append((strokes, "".join(str(d.label) for d in group)))
-    return singles, numbers
+    rng = np.random.default_rng(0)
+    drawings = [single_drawing(d, rng) for d in digits[:count]]
+    drawings += number_drawings(digits, count, rng, lengths=(5,))
+    pairs = [(d["strokes"], d["label"]) for d in drawings]
+    return pairs[:count], pairs[count:]
 
 
 def cycling(fn, items):

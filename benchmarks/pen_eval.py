@@ -27,9 +27,10 @@ from pathlib import Path
 
 import common  # benchmarks/common.py: --quick, --no-record, Markdown tables, RESULTS.md; puts ROOT on sys.path
 import numpy as np
+from common import pct
 
 from player.model import Model, ModelError, find_model, reading
-from training.pen_drawings import GAP, number_drawing, single_drawing
+from training.pen_drawings import GAP, number_drawings, single_drawing
 from training.pendigits import DEFAULT_PEN, VALIDATION_WRITERS, PenDataError, load_unipen, split_writers
 
 ROOT = common.ROOT
@@ -47,16 +48,8 @@ def write_drawings(validation, out: Path, numbers: int, seed: int, gap=GAP) -> d
         drawing = single_drawing(digit, rng)
         path.write_text(json.dumps(drawing))
         truth[path] = ("single", drawing["label"])
-    by_writer = defaultdict(list)
-    for digit in validation:
-        by_writer[digit.writer].append(digit)
-    writers = sorted(by_writer)
-    for i in range(numbers):
-        n = LENGTHS[i % len(LENGTHS)]
-        pool = by_writer[writers[rng.integers(len(writers))]]
-        digits = [pool[j] for j in rng.choice(len(pool), size=n, replace=False)]
+    for i, drawing in enumerate(number_drawings(validation, numbers, rng, LENGTHS, gap)):
         path = out / f"number-{i:04d}.json"
-        drawing = number_drawing(digits, rng, gap)
         path.write_text(json.dumps(drawing))
         truth[path] = ("number", drawing["label"])
     return truth
@@ -76,10 +69,6 @@ def run_predict(paths: list[Path], model: Path, batch_files: int) -> dict[str, d
             result = json.loads(line)
             results[result["file"]] = result
     return results
-
-
-def pct(hits: int, n: int) -> str:
-    return f"{hits / n:.2%}" if n else "-"
 
 
 def shown(result: dict, threshold: float) -> str:

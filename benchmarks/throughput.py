@@ -31,6 +31,7 @@ import pen_eval
 
 from player.model import Model, ModelError, find_model
 from player.predict import read_files
+from training.pen_drawings import number_drawing, single_drawing
 from training.pendigits import DEFAULT_PEN, PenDataError, load_unipen, split_writers
 
 BATCH = 64  # the model's own time is measured at this batch size
@@ -82,14 +83,14 @@ def model_per_digit(model: Model, images: np.ndarray) -> float:
 
 
 def path_times(model: Model, drawings: list[list], rounds: int) -> float:
-    """Median seconds of model.recognise (strokes -> answer) over the drawings and rounds."""
+    """Median seconds of model.read_strokes (strokes -> answer) over the drawings and rounds."""
     for strokes in drawings[:3]:
-        model.recognise(strokes)  # warm-up
+        model.read_strokes(strokes)  # warm-up
     times = []
     for _ in range(rounds):
         for strokes in drawings:
             start = time.perf_counter()
-            model.recognise(strokes)
+            model.read_strokes(strokes)
             times.append(time.perf_counter() - start)
     return common.median(times)
 
@@ -150,16 +151,16 @@ def main(argv=None) -> int:
                           "user CPU per drawing", "system CPU per drawing", f"model alone per digit (batch {BATCH})",
                           "per drawing / model per digit"], rows)
 
-    singles = [pen_eval.single_drawing(d, np.random.default_rng(i))["strokes"] for i, d in enumerate(validation[:50])]
+    singles = [single_drawing(d, np.random.default_rng(i))["strokes"] for i, d in enumerate(validation[:50])]
     rng = np.random.default_rng(1)
-    fives = [pen_eval.number_drawing([validation[j] for j in rng.choice(len(validation), 5, replace=False)],
-                                     rng)["strokes"] for _ in range(50)]
+    fives = [number_drawing([validation[j] for j in rng.choice(len(validation), 5, replace=False)], rng)["strokes"]
+             for _ in range(50)]
     path_rows = [[what, common.ms(path_times(model, drawings, args.rounds))]
                  for what, drawings in (("one digit", singles), ("a 5-digit number", fives))]
     path_table = common.table(["drawing (pen digits of held-out writers)", "strokes -> answer, median"], path_rows)
 
     body = (f"model: {model_path.name}; {len(validation)} pen digits of the held-out writers, {args.numbers} numbers; "
-            f"{args.rounds} rounds, medians\n\n{table}\n\nthe player's path in one process (Model.recognise: split, "
+            f"{args.rounds} rounds, medians\n\n{table}\n\nthe player's path in one process (Model.read_strokes: split, "
             f"draw, model):\n\n{path_table}\n\n" + "\n".join(f"- {v}" for v in verdicts))
     print(body)
     common.record("throughput.py", body, ["onnxruntime", "numpy"], args, at_start)

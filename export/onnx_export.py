@@ -55,7 +55,7 @@ from export.convert import (
     set_metadata,
 )
 from export.quantize import METHOD, cpu_features, quantize
-from player.model import INPUT_NAME, OUTPUT_NAME
+from player.model import INPUT_NAME, OUTPUT_NAME, in_batches
 from player.preprocess import PREPROCESS_VERSION
 from training.data import DataError, load_mnist, sha256
 
@@ -188,8 +188,7 @@ def run_onnx(model_bytes: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
     options.log_severity_level = 3  # warnings about unused initializers are not for the user
     session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    batches = [session.run(names, {INPUT_NAME: x[i:i + BATCH]}) for i in range(0, len(x), BATCH)]
-    return {name: np.concatenate([batch[k] for batch in batches]) for k, name in enumerate(names)}
+    return dict(zip(names, in_batches(lambda batch: session.run(names, {INPUT_NAME: batch}), x, BATCH), strict=True))
 
 
 # ---------------------------------------------------------------- measuring: one record per model

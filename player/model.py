@@ -63,6 +63,18 @@ def reading(probs: np.ndarray, threshold: float = 0.0, not_digit: np.ndarray | N
                   None if not_digit is None else r)
 
 
+def in_batches(run, images: np.ndarray, batch_size: int):
+    """run(batch) on at most batch_size images at a time, the answers joined in order: memory
+    stays bounded and ten thousand images cost a few dozen model calls, not ten thousand.
+    run answers one array, or a tuple or list of arrays (one per model output); so does this."""
+    answers = [run(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    if not answers:
+        return run(images[:0])  # no images: run's own empty answer, in its own form
+    if isinstance(answers[0], tuple | list):
+        return tuple(np.concatenate(outputs) for outputs in zip(*answers, strict=True))
+    return np.concatenate(answers)
+
+
 class Model:
     """One onnxruntime session, created once; its interface checked at load."""
 

@@ -27,7 +27,7 @@ import numpy as np
 from player import DEFAULT_THRESHOLD, probability
 from player.drawing import decode_drawing
 from player.errors import first_line
-from player.model import Model, ModelError, reading
+from player.model import Model, ModelError, in_batches, reading
 from player.preprocess import PREPROCESS_VERSION, digits_to_images, image_to_digits
 from player.segment import Plan, choose, plan
 
@@ -150,10 +150,7 @@ def _checked(images: np.ndarray) -> np.ndarray | str:
 def predict_batches(model: Model, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, 28, 28) -> (n, 10) probabilities and (n,) not-digit probabilities, at most batch_size
     images per model call; ModelError (from Model.predict_parts) if the model does not run."""
-    out = [model.predict_parts(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
-    if not out:
-        return np.zeros((0, 10), np.float32), np.zeros(0, np.float32)
-    return np.concatenate([p for p, _ in out]), np.concatenate([r for _, r in out])
+    return in_batches(model.predict_parts, images, batch_size)
 
 
 def report(path: str, probs: np.ndarray, not_digit: np.ndarray | None, threshold: float, as_json: bool) -> None:

@@ -4,7 +4,9 @@ Benchmarks, tests and the 'not a digit' training examples all place real pen tra
 a canvas through these functions: single digits anywhere on canvases of 280-640 px, 35-75 %
 of the canvas tall, with a brush of 2.5-6 % of its height; numbers of one writer's digits
 side by side at one height, with a chosen range of gaps between their boxes (negative: the
-boxes overlap, as in a "17" whose bar reaches over the 1).
+boxes overlap, as in a "17" whose bar reaches over the 1), on a canvas made for them or on a
+given one (a real window); and, kind to a tutorial's preprocessing, one digit centred on a
+fixed canvas (centred_drawing).
 """
 
 from __future__ import annotations
@@ -64,18 +66,30 @@ def single_drawing(digit, rng) -> dict:
             "label": str(digit.label)}
 
 
-def number_drawing(digits, rng, gap=GAP) -> dict:
-    """Digits of one writer side by side at one height; the canvas is made wide enough."""
-    height = canvas_height(rng)
+def number_drawing(digits, rng, gap=GAP, canvas: tuple[int, int] | None = None) -> dict:
+    """Digits of one writer side by side at one height. The canvas is made wide enough; or,
+    given as (width, height) (a real window), a number too wide for it is shrunk to fit."""
+    height = canvas[1] if canvas else canvas_height(rng)
     brush = rng.uniform(*BRUSH) * height
     margin = brush / 2 + 1
     h = rng.uniform(*HEIGHT) * height
-    scales = [digit_scale(d.strokes, h) for d in digits]
-    sizes = [(hi - lo) * s for (lo, hi), s in zip((box(d.strokes) for d in digits), scales, strict=True)]
-    widths = [float(w) for w, _ in sizes]
-    gaps = rng.uniform(*gap, size=len(digits) - 1) * h
-    total = sum(widths) + gaps.sum()
-    width = max(canvas_height(rng), math.ceil((total + 2 * margin) * rng.uniform(1.0, 1.3)))
+    gap_fractions = rng.uniform(*gap, size=len(digits) - 1)
+
+    def layout(h):  # every length is proportional to the digit height h
+        scales = [digit_scale(d.strokes, h) for d in digits]
+        sizes = [(hi - lo) * s for (lo, hi), s in zip((box(d.strokes) for d in digits), scales, strict=True)]
+        widths = [float(w) for w, _ in sizes]
+        gaps = gap_fractions * h
+        return scales, sizes, widths, gaps, sum(widths) + gaps.sum()
+
+    scales, sizes, widths, gaps, total = layout(h)
+    if canvas is None:
+        width = max(canvas_height(rng), math.ceil((total + 2 * margin) * rng.uniform(1.0, 1.3)))
+    else:
+        width = canvas[0]
+        if total > width - 2 * margin:
+            h *= (width - 2 * margin) / total
+            scales, sizes, widths, gaps, total = layout(h)
     x = between(rng, margin, width - margin - total)
     top = between(rng, margin, height - margin - h)
     strokes = []
@@ -86,3 +100,30 @@ def number_drawing(digits, rng, gap=GAP) -> dict:
         x += widths[i] + (gaps[i] if i < len(gaps) else 0)
     return {"canvas": [width, height], "brush": round(brush, 2), "strokes": strokes,
             "label": "".join(str(d.label) for d in digits)}
+
+
+def number_drawings(digits, count: int, rng, lengths=(2, 3, 4, 5), gap=GAP, canvas=None):
+    """`count` numbers, each of distinct digits by one writer (picked at random), of the given
+    lengths in turn: number_drawing for each."""
+    by_writer: dict = {}
+    for digit in digits:
+        by_writer.setdefault((digit.group, digit.writer), []).append(digit)
+    writers = sorted(by_writer)
+    for i in range(count):
+        pool = by_writer[writers[rng.integers(len(writers))]]
+        n = min(lengths[i % len(lengths)], len(pool))
+        yield number_drawing([pool[j] for j in rng.choice(len(pool), size=n, replace=False)], rng, gap, canvas)
+
+
+def centred_drawing(strokes: list[np.ndarray], canvas=(480, 480), height=0.6, brush=0.04, at=(0.5, 0.5)) -> dict:
+    """One digit scaled to `height` of the canvas height, its box centred at `at` (fractions of
+    the canvas), brush as a fraction of the canvas height: a drawing as a tutorial demo makes it."""
+    lo, hi = box(strokes)
+    scale = height * canvas[1] / max(hi[1] - lo[1], 1e-9)
+    centre = (lo + hi) / 2
+    target = np.array([at[0] * canvas[0], at[1] * canvas[1]])
+    return {
+        "canvas": list(canvas),
+        "brush": round(brush * canvas[1], 2),
+        "strokes": [np.round((s - centre) * scale + target, 2).tolist() for s in strokes],
+    }

@@ -118,17 +118,3 @@ def render(digits: list[PenDigit], copies: int = 1, seed: int = 0, widths=(1.8, 
             labels.append(d.label)
     return np.stack(images), np.array(labels, dtype=np.uint8)
 
-
-def to_drawing(strokes: list[np.ndarray], canvas=(480, 480), height=0.6, brush=0.04, at=(0.5, 0.5)) -> dict:
-    """Strokes as a player drawing (stroke JSON): scaled to `height` of the canvas height,
-    centred at `at` (fractions of the canvas), brush as a fraction of the canvas height."""
-    allpts = np.concatenate(strokes)
-    lo, hi = allpts.min(axis=0), allpts.max(axis=0)
-    scale = height * canvas[1] / max(hi[1] - lo[1], 1e-9)
-    centre = (lo + hi) / 2
-    target = np.array([at[0] * canvas[0], at[1] * canvas[1]])
-    return {
-        "canvas": list(canvas),
-        "brush": round(brush * canvas[1], 2),
-        "strokes": [np.round((s - centre) * scale + target, 2).tolist() for s in strokes],
-    }

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from player.model import MODEL_FILE, Model, ModelError, find_model
+from player.model import MODEL_FILE, Model, ModelError, find_model, in_batches
 from player.preprocess import PREPROCESS_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +79,28 @@ def test_batch_does_not_change_answers(tiny):
     images = np.random.default_rng(1).random((64, 28, 28), np.float32)
     one_by_one = np.concatenate([tiny.predict(images[i : i + 1]) for i in range(len(images))])
     np.testing.assert_allclose(tiny.predict(images), one_by_one, atol=1e-6)
+
+
+def test_in_batches_calls_at_most_batch_size_and_keeps_the_order(tiny):
+    images = np.random.default_rng(2).random((11, 28, 28), np.float32)
+    sizes = []
+
+    def run(batch):
+        sizes.append(len(batch))
+        return tiny.predict(batch)
+
+    np.testing.assert_allclose(in_batches(run, images, 4), tiny.predict(images), atol=1e-6)
+    assert sizes == [4, 4, 3]
+    assert in_batches(run, images[:0], 4).shape == (0, 10)  # run's own answer for no images
+
+
+def test_in_batches_joins_each_output_of_a_several_output_run(tiny):
+    images = np.random.default_rng(3).random((7, 28, 28), np.float32)
+    probs, not_digit = in_batches(tiny.predict_parts, images, 3)
+    whole = tiny.predict_parts(images)
+    np.testing.assert_allclose(probs, whole[0], atol=1e-6)
+    assert not_digit.shape == (7,) and np.array_equal(not_digit, whole[1])
+    assert [a.shape for a in in_batches(tiny.predict_parts, images[:0], 3)] == [(0, 10), (0,)]
 
 
 def test_read_threshold_gives_question_mark(tiny):

@@ -89,35 +89,18 @@ def test_drawn_with_the_mouse_and_read(player, text):
 
 
 def pen_drawings(canvas: tuple[int, int], count: int) -> list[tuple[list, str]]:
-    """Digits and 2-digit numbers by the held-out pen writers, drawn as people draw: 35-75% of
-    the canvas high, anywhere on it, numbers with gaps of 25-50% of the digit height."""
+    """Digits and 2-digit numbers by the held-out pen writers, drawn as people draw
+    (training.pen_drawings) on the player's canvas, in whole pixels for xdotool."""
     import numpy as np
 
+    from training.pen_drawings import number_drawings
     from training.pendigits import DEFAULT_PEN, load_unipen, split_writers
 
     if not DEFAULT_PEN.exists():
         pytest.skip(f"pen digits not found at {DEFAULT_PEN}")
-    rng = np.random.default_rng(7)
     _, val = split_writers(load_unipen(DEFAULT_PEN))
-    out = []
-    for i in range(count):
-        group = [val[j] for j in rng.choice(len(val), size=1 + i % 2, replace=False)]
-        height = rng.uniform(0.35, 0.75) * canvas[1]
-        pieces, x = [], 0.0
-        for d in group:
-            pts = np.concatenate(d.strokes)
-            lo, hi = pts.min(axis=0), pts.max(axis=0)
-            scale = height / max(hi[1] - lo[1], 1e-9)
-            pieces.append([(s - lo) * scale + (x, 0) for s in d.strokes])
-            x += (hi[0] - lo[0]) * scale + rng.uniform(0.25, 0.5) * height
-        width = x - rng.uniform(0.25, 0.5) * height
-        if width > canvas[0] * 0.95:  # too wide for this canvas: shrink the whole number
-            pieces = [[s * (canvas[0] * 0.95 / width) for s in p] for p in pieces]
-            height, width = height * canvas[0] * 0.95 / width, canvas[0] * 0.95
-        origin = (rng.uniform(0, canvas[0] - width), rng.uniform(0, canvas[1] - height))
-        strokes = [[(round(px + origin[0]), round(py + origin[1])) for px, py in s] for p in pieces for s in p]
-        out.append((strokes, "".join(str(d.label) for d in group)))
-    return out
+    drawings = number_drawings(val, count, np.random.default_rng(7), lengths=(1, 2), canvas=canvas)
+    return [([[(round(x), round(y)) for x, y in s] for s in d["strokes"]], d["label"]) for d in drawings]
 
 
 def test_pen_drawings_of_unseen_writers(player):

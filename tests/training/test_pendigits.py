@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from training.pendigits import VALIDATION_WRITERS, PenDataError, distort, load_unipen, render, split_writers, to_drawing
+from training.pendigits import VALIDATION_WRITERS, PenDataError, distort, load_unipen, render, split_writers
 
 SAMPLE = """.SEGMENT DIGIT    0 ? "7"
 .COMMENT 7 4  12
@@ -61,11 +61,3 @@ def test_render_and_distort(tmp_path):
     moved = distort(digits[0].strokes, np.random.default_rng(1))
     assert [len(s) for s in moved] == [len(s) for s in digits[0].strokes]
 
-
-def test_to_drawing_places_the_digit_on_the_canvas(tmp_path):
-    path = tmp_path / "one.tra"
-    path.write_text(SAMPLE)
-    drawing = to_drawing(load_unipen(path)[0].strokes, canvas=(300, 200), height=0.5, brush=0.05, at=(0.25, 0.5))
-    pts = np.concatenate([np.array(s) for s in drawing["strokes"]])
-    assert np.isclose(np.ptp(pts[:, 1]), 100) and np.isclose((pts[:, 0].min() + pts[:, 0].max()) / 2, 75)
-    assert drawing["canvas"] == [300, 200] and drawing["brush"] == 10
