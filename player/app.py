@@ -63,11 +63,13 @@ _import_pygame_lean()
 import pygame  # noqa: E402
 
 from player import DEFAULT_THRESHOLD, __version__, probability  # noqa: E402
-from player.board import BRUSH, Board, Point, Reading, read_board  # noqa: E402
+from player.board import BRUSH, Board, Point, Reading  # noqa: E402
 from player.drawing import Drawing, DrawingError, load_drawing  # noqa: E402
 from player.session import (  # noqa: E402
+    Answer,
     EventLog,
     ModelLoader,
+    Reader,
     default_dir,
     model_notes,
     save_board,
@@ -85,7 +87,6 @@ from player.view import (  # noqa: E402
     draw_panel,
     draw_status,
     open_display,
-    render_ink,
 )
 
 DEFAULT_SIZE = (1000, 640)
@@ -127,9 +128,11 @@ class Options:
 class App:
     def __init__(self, options: Options, loader: ModelLoader | None = None, log: EventLog | None = None):
         self.options = options
-        # the drawing, and when it is read next (a drawing given to open is read as soon as the model is there)
+        # the drawing, when it is read next (a drawing given to open: as soon as the model is there),
+        # and the thread that reads it
         self.board = Board(brush=options.brush)
         self.reading = Reading(pending=options.drawing is not None)
+        self.reader = Reader()
         # the model, arriving from its loading thread, and the --events stream
         self.loader = loader or ModelLoader.from_path(options.model)
         self.model_reported = False  # its arrival (or failure) was told to the user
@@ -152,6 +155,9 @@ class App:
     def open(self) -> None:
         """Open the window; NoDisplay (its message one line for the user) if there is no display."""
         screen = open_display(self.options.size, WINDOW_TITLE)
+        # The reader thread shares the interpreter lock with this one: have it handed over every
+        # millisecond (Python's default is 5), so that a frame never waits long for it.
+        sys.setswitchinterval(0.001)
         self.window = Window(screen, Layout.of(screen.get_size()))
         self.fit_board()
         if self.options.drawing is not None:
@@ -171,12 +177,25 @@ class App:
         while self.running:
             self.step()
             if max_frames is not None and self.frames >= max_frames:
-                # a smoke run: wait for the model, so the exit status says whether it loads
-                self.loader.wait(30)
-                self.update()
+                # a smoke run: the exit status and --events say whether the model loads and reads
+                self.settle(30)
                 break
             clock.tick(FPS)
         return self.exit_code
+
+    def settle(self, timeout: float = 30) -> bool:
+        """Wait until the model is there (or failed) and every reading asked for has been shown,
+        at most `timeout` seconds; whether it all finished. For smoke runs and tests: the window
+        itself never waits."""
+        deadline = time.monotonic() + timeout
+        self.loader.wait(timeout)
+        while True:
+            self.update()
+            if not self.reading.pending and self.reader.idle:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self.reader.wait(min(0.05, max(deadline - time.monotonic(), 0)))
 
     def step(self) -> None:
         """One frame."""
@@ -310,10 +329,12 @@ class App:
                 board.say("model ready: draw a digit or a number")
         if self.frames == 0:
             return  # nothing slow before the first frame is on screen (and "ready" comes first)
+        for answer in self.reader.take():
+            self.show_answer(answer)
         if reading.pending:
             if self.model is not None:
                 reading.pending = False
-                self.read_and_report()
+                self.ask()
             elif self.loader.error:
                 reading.pending = False
                 board.say(self.loader.error, error=True)
@@ -323,20 +344,34 @@ class App:
             else:
                 board.say("loading the model... it reads the drawing as soon as it is ready")
         elif (board.live and board.current and self.model is not None and board.version != reading.live_version
-              and time.monotonic() >= reading.live_due):
-            self.read_and_report(live=True)  # throttled: at most every LIVE_INTERVAL while the pen moves
+              and time.monotonic() >= reading.live_due and self.reader.idle):
+            self.ask(live=True)  # at most every LIVE_INTERVAL while the pen moves, one at a time
 
-    def read_and_report(self, live: bool = False) -> None:
-        """Read the board now and tell the user: status line, --events, a screenshot if asked."""
+    def ask(self, live: bool = False) -> None:
+        """Hand the drawing as it is now to the reader; show_answer tells the user when it is read."""
         board, reading = self.board, self.reading
+        if board.empty:
+            board.say("draw a digit first")
+            return
         reading.live_version, reading.live_due = board.version, time.monotonic() + LIVE_INTERVAL
-        try:
-            result = read_board(board, self.model, self.options.threshold)
-        except Exception as e:  # a model failing at run time: say so, keep the drawing
-            self.report_error(f"recognition failed: {type(e).__name__}: {e}")
+        self.reader.ask(self.model, board, self.options.threshold, live)
+
+    def show_answer(self, answer: Answer) -> None:
+        """An answer from the reader: on the board and the status line, as an --events line, and
+        in a screenshot if one was asked for. The digits found are outlined on the canvas, so
+        the user sees how a number was split."""
+        board, reading = self.board, self.reading
+        if answer.error:
+            self.report_error(answer.error)
             return
-        if result is None:
+        if answer.rewrites != board.rewrites:  # read before an undo, clear or resize: about ink that is gone
+            reading.pending = not answer.live and not board.empty  # asked for with Enter: read what is there now
             return
+        if answer.result is None:
+            board.say("draw a digit first")
+            return
+        result, live = answer.result, answer.live
+        board.set_result(result, answer.boxes, stale=answer.version != board.version)
         reading.count += 1
         hint = "" if live else ": wrong? type the right digits"
         board.say(f"read {result.digits} ({result.confidence:.0%} sure){hint}")
@@ -350,19 +385,15 @@ class App:
     def view_key(self) -> tuple:
         """Everything the picture depends on: when it has not changed, the frame is not redrawn."""
         b = self.board
-        return (b.version, b.ink_version, b.message, b.error, b.focus, b.live, self.reading.count, b.stale, b.label,
+        return (b.version, b.rewrites, b.message, b.error, b.focus, b.live, self.reading.count, b.stale, b.label,
                 self.show_help, self.window.screen.get_size(), self.loader.done.is_set(), self.screenshot_due)
 
     def draw(self) -> None:
         window, board = self.window, self.board
         screen, layout, fonts = window.screen, window.layout, window.fonts
         screen.fill(BG)
-        # finished strokes are rendered once (anti-aliased) and cached; the live stroke is drawn on top each frame
-        key = (board.ink_version, layout.canvas.size)
-        if window.ink is None or window.ink[0] != key:
-            window.ink = (key, render_ink(board))
         window.parts = {
-            "canvas": draw_canvas(screen, layout.canvas, board, window.ink[1], fonts),
+            "canvas": draw_canvas(screen, layout.canvas, board, window.ink.update(board), fonts),
             "panel": draw_panel(screen, layout.panel, board, fonts, self.options.threshold),
             "status": draw_status(screen, layout.status, board, fonts),
         }
@@ -469,8 +500,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn(f"internal error: {type(e).__name__}: {e} (set DIGITS_DEBUG=1 for details)")
         return 1
     finally:
-        pygame.quit()  # the window goes at once; then a model still loading is let finish, since
-        app.loader.join(10)  # exiting under onnxruntime's starting threads can abort ("terminate called")
+        pygame.quit()  # the window goes at once; then a model still loading or reading is let finish,
+        app.loader.join(10)  # since exiting under onnxruntime's threads can abort ("terminate called")
+        app.reader.stop(10)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The drawing and what the model read in it: plain state, no window, no pygame.
 
-The app changes a Board in response to mouse and keys, reads it with `read_board`, and
-draws it; the tests drive a Board directly, without a display.
+The app changes a Board in response to mouse and keys, has it read in the background
+(player/session.py's Reader) and draws it; the tests drive a Board directly, without a display.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ class Board:
     error: bool = False  # ... and whether it reports a failure
     label: str = ""  # digits typed so far for "this was N"
     version: int = 0  # bumped on every change of the ink (live recognition reads each version once)
-    ink_version: int = 0  # bumped when the finished strokes change (the window caches their rendering)
+    # bumped when ink already there changes (undo, clear, load, resize): the window then draws
+    # all of it again, where otherwise it only adds what is new; an answer for the drawing as it
+    # was before is dropped
+    rewrites: int = 0
 
     # -- drawing
 
@@ -47,6 +50,8 @@ class Board:
         return self.strokes + ([self.current] if self.current else [])
 
     def pen_down(self, x: float, y: float) -> None:
+        if self.current:  # the button came up unseen (outside the window): keep the ink the user saw
+            self.strokes.append(self.current)
         self.current = [(float(x), float(y))]
         self._changed()
 
@@ -70,7 +75,7 @@ class Board:
         if self.current:
             self.strokes.append(self.current)
         self.current = None
-        self._changed(finished=True)
+        self._changed()
 
     def undo(self) -> None:
         if self.current:
@@ -80,7 +85,7 @@ class Board:
         else:
             self.say("nothing to undo")
             return
-        self._changed(finished=True)
+        self._changed(rewrite=True)
         if self.empty:
             self.result, self.groups = None, []
         self.say("undone")
@@ -88,12 +93,12 @@ class Board:
     def clear(self) -> None:
         self.strokes, self.current = [], None
         self.result, self.groups, self.focus, self.label = None, [], 0, ""
-        self._changed(finished=True)
+        self._changed(rewrite=True)
         self.say("cleared")
 
-    def _changed(self, finished: bool = False) -> None:
+    def _changed(self, rewrite: bool = False) -> None:
         self.version += 1
-        self.ink_version += finished
+        self.rewrites += rewrite
         self.label = ""
         if self.result is not None:
             self.stale = True
@@ -106,8 +111,9 @@ class Board:
         (In live mode it is updated as the pen moves: dimming it would make it blink.)"""
         return self.stale and not self.live
 
-    def set_result(self, result, groups: list[Box]) -> None:
-        self.result, self.groups, self.stale, self.label = result, groups, False, ""
+    def set_result(self, result, groups: list[Box], stale: bool = False) -> None:
+        """An answer, and the digits' boxes; `stale` if the drawing has changed since it was read."""
+        self.result, self.groups, self.stale, self.label = result, groups, stale, ""
         if self.focus >= len(result.digits):
             self.focus = 0
 
@@ -146,7 +152,7 @@ class Board:
         ox, oy = (cw - w * s) / 2, (ch - h * s) / 2
         self.clear()
         self.strokes = [[(ox + x * s, oy + y * s) for x, y in stroke] for stroke in drawing.strokes if stroke]
-        self._changed(finished=True)
+        self._changed(rewrite=True)
         self.stale = False
 
     def resize(self, size: tuple[int, int]) -> None:
@@ -161,7 +167,7 @@ class Board:
             self.current = [(x * s, y * s) for x, y in self.current]
         self.groups = [(x0 * s, y0 * s, x1 * s, y1 * s) for x0, y0, x1, y1 in self.groups]
         self.size = size
-        self.ink_version += 1
+        self.rewrites += 1
 
 
 @dataclass
@@ -169,22 +175,7 @@ class Reading:
     """When the board is read next: asked for (Enter, a drawing opened, the pen lifted in live
     mode) and waiting for the model, or due again while the pen moves in live mode."""
 
-    pending: bool = False  # a reading asked for; done as soon as the model is there
+    pending: bool = False  # a reading asked for; handed to the reader as soon as the model is there
     live_due: float = 0.0  # earliest time (time.monotonic) for the next live reading while drawing
-    live_version: int = -1  # the board version the last reading read
-    count: int = 0  # readings so far (the window redraws when it changes)
-
-
-def read_board(board: Board, model, threshold: float) -> object | None:
-    """Read the board's drawing and keep the answer on the board; None (and a message) if there
-    is nothing. The parts the model chose are kept as outlines, so the user sees how a number
-    was split. Marks smaller than two brush widths are clicks, never digits."""
-    from player.preprocess import bounding_box  # numpy: not at app start
-
-    strokes = board.all_strokes()
-    if not strokes:
-        board.say("draw a digit first")
-        return None
-    result = model.read_strokes(strokes, threshold, min_size=2 * board.brush)
-    board.set_result(result, [bounding_box(part.strokes) for part in result.parts])
-    return result
+    live_version: int = -1  # the board version the last reading was asked for
+    count: int = 0  # answers shown so far (the window redraws when it changes)

@@ -153,7 +153,11 @@ class Model:
         this (px; the player passes twice its brush) are dots, never digits."""
         from player.segment import segment
 
-        parts = segment(strokes, self.predict_parts, min_size)
+        return self.read_parts(segment(strokes, self.predict_parts, min_size), threshold, min_size)
+
+    def read_parts(self, parts: list, threshold: float = 0.0, min_size: float = 0.0) -> Result:
+        """The segmenter's parts of a drawing (segment.choose) -> the number they show. The app's
+        reader segments by itself, to keep what it drew and read between readings."""
         probs = np.stack([p.probabilities for p in parts]) if parts else np.zeros((0, 10), np.float32)
         not_digit = np.array([p.not_digit for p in parts]) if self.has_not_digit or min_size > 0 else None
         result = reading(probs, threshold, not_digit)

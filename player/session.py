@@ -1,18 +1,22 @@
-"""What one run of the player has besides its window: the model loading in the background,
-the --events stream, warnings on stderr, and the drawings it saves."""
+"""What one run of the player has besides its window: the model loading and the drawing being
+read in background threads, the --events stream, warnings on stderr, and the drawings it saves."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from player.board import Board
+from player.board import Board, Box
 from player.drawing import save_new
+from player.errors import first_line
 from player.view import png_bytes, render_ink
 
 
@@ -66,6 +70,150 @@ class ModelLoader:
         if self._thread is None:
             self.start()
         return self.done.wait(timeout)
+
+
+@dataclass
+class Answer:
+    """What the reader made of one drawing."""
+
+    version: int  # Board.version of the drawing it read
+    rewrites: int  # ... and Board.rewrites: an answer from before an undo, clear or resize is dropped
+    live: bool  # read while drawing, not asked for
+    result: object | None = None  # player.model.Result; None when there was no ink (or on error)
+    boxes: list[Box] = field(default_factory=list)  # each digit's (x0, y0, x1, y1), to outline it
+    error: str | None = None  # one line, when the model failed
+
+
+class Reader:
+    """Reads drawings in a background thread, so that no frame ever waits for the model.
+
+    The window hands it the newest drawing with ask(); one handed in while another is still
+    waiting replaces it (the newest drawing wins, none is read twice), and answers come back,
+    in order, through take(). Work is not repeated: each finished stroke becomes an array once
+    and the stroke being drawn only adds its new points, and a candidate digit (a run of
+    strokes the segmenter asks the model about) whose strokes have not changed is neither
+    drawn nor read again. What is redone each time is cheap: planning the candidates from the
+    strokes' boxes, and choosing the split."""
+
+    CANDIDATES_KEPT = 512  # candidate digits remembered (image and model outputs), most recent
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self._waiting: tuple | None = None  # the request not started yet
+        self._answers: list[Answer] = []
+        self._busy = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        # the worker's own memory: stroke list id -> (the list, its points so far as an array),
+        # and candidate digest -> (image, probabilities, not-digit probability), for `_model`
+        self._arrays: dict[int, tuple[list, object]] = {}
+        self._candidates: OrderedDict[bytes, tuple] = OrderedDict()
+        self._model = None
+
+    def ask(self, model, board: Board, threshold: float, live: bool) -> None:
+        """Read the board's drawing as it is now. Only references go to the worker: finished
+        strokes never change (undo and resize make new lists), and the stroke being drawn only
+        grows, so a (stroke, number of points) pair is a snapshot. Marks smaller than two brush
+        widths are clicks, never digits."""
+        strokes = [(s, len(s)) for s in board.all_strokes()]
+        answer = Answer(board.version, board.rewrites, live)
+        with self._cv:
+            self._waiting = (model, strokes, threshold, 2 * board.brush, answer)
+            self._cv.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="reader", daemon=True)
+                self._thread.start()
+
+    def take(self) -> list[Answer]:
+        """The answers finished since the last call, oldest first."""
+        with self._cv:
+            answers, self._answers = self._answers, []
+        return answers
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting, being read, or finished and not taken."""
+        with self._cv:
+            return self._waiting is None and not self._busy and not self._answers
+
+    def wait(self, timeout: float) -> None:
+        """Until an answer is ready or the reader is idle, at most `timeout` seconds."""
+        with self._cv:
+            self._cv.wait_for(lambda: self._answers or (self._waiting is None and not self._busy), timeout)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Let a reading in progress finish (exiting under onnxruntime can abort) and end the thread."""
+        with self._cv:
+            self._stopping, self._waiting = True, None
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._waiting is not None or self._stopping)
+                if self._stopping:
+                    return
+                request, self._waiting, self._busy = self._waiting, None, True
+            answer = self._read(*request)
+            with self._cv:
+                self._answers.append(answer)
+                self._busy = False
+                self._cv.notify_all()
+
+    def _read(self, model, strokes, threshold: float, min_size: float, answer: Answer) -> Answer:
+        import numpy as np  # with the model, off the main thread: not at start-up
+
+        from player.preprocess import bounding_box, digits_to_images
+        from player.segment import choose, plan
+
+        try:
+            if model is not self._model:
+                self._model, self._candidates = model, OrderedDict()
+            candidates = plan([self._points(stroke, n) for stroke, n in strokes])
+            alive = {id(stroke) for stroke, _ in strokes}
+            self._arrays = {key: value for key, value in self._arrays.items() if key in alive}  # undone: forgotten
+            if not candidates.groups:
+                return answer
+            keys = [self._key(group) for group in candidates.groups]
+            known = {key: self._candidates[key] for key in keys if key in self._candidates}
+            new = [i for i, key in enumerate(keys) if key not in known]
+            if new:
+                images = digits_to_images([candidates.groups[i] for i in new])
+                probs, not_digit = model.predict_parts(images)
+                known.update({keys[i]: (images[j], probs[j], not_digit[j]) for j, i in enumerate(new)})
+            for key in keys:
+                self._candidates[key] = known[key]
+                self._candidates.move_to_end(key)
+            while len(self._candidates) > self.CANDIDATES_KEPT:
+                self._candidates.popitem(last=False)
+            images, probs, not_digit = (np.stack([known[key][field] for key in keys]) for field in range(3))
+            parts = choose(candidates, images, probs, not_digit, min_size)
+            answer.result = model.read_parts(parts, threshold, min_size)
+            answer.boxes = [bounding_box(part.strokes) for part in parts]
+        except Exception as e:  # a model failing at run time: the window says so and keeps the drawing
+            answer.error = f"recognition failed: {type(e).__name__}: {first_line(e)}"
+        return answer
+
+    def _points(self, stroke: list, n: int):
+        """The first n points of a stroke as an (n, 2) array, extended from what was converted before."""
+        import numpy as np
+
+        known = self._arrays.get(id(stroke))
+        done = known[1] if known is not None and known[0] is stroke else np.zeros((0, 2))
+        if len(done) < n:
+            done = np.concatenate([done, np.asarray(stroke[len(done) : n], np.float64).reshape(-1, 2)])
+            self._arrays[id(stroke)] = (stroke, done)
+        return done[:n]
+
+    @staticmethod
+    def _key(group: list) -> bytes:
+        """A candidate digit's strokes, as a digest: equal strokes, equal image and answer."""
+        digest = hashlib.blake2b(repr([len(s) for s in group]).encode(), digest_size=16)
+        for s in group:
+            digest.update(s.tobytes())
+        return digest.digest()
 
 
 class EventLog:

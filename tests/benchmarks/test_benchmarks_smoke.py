@@ -74,3 +74,9 @@ def test_scripts_have_the_common_flags():
                               text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         assert "--quick" in proc.stdout and "--no-record" in proc.stdout, script
+
+
+def test_frames():
+    need(ONNX, modules=("pygame", "onnxruntime"))
+    out = run("frames.py", "--points", "300", "--strokes", "1", "3").stdout
+    assert "CPU features: avx2" in out and "ink so far (points)" in out and "undo with 300 points" in out
