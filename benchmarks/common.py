@@ -68,22 +68,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def cpu_features() -> str:
-    """The vector instruction sets onnxruntime and numpy can use here (from /proc/cpuinfo)."""
-    try:
-        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("flags")), [])
-    except OSError:
-        return "CPU features unknown"
-    wanted = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
-    return "CPU features: " + (", ".join(wanted) if wanted else "none of avx2/avx512/vnni")
-
-
 def machine() -> str:
+    # the one reading of the CPU's vector instruction sets, which the int8 checks print too
+    from export.quantize import cpu_features
+
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    return (f"{os.cpu_count()} cores ({usable} usable), {cpu_model()}, {cpu_features()}, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}{load}")
+    return (f"{os.cpu_count()} cores ({usable} usable), {cpu_model()}, CPU features {cpu_features()}, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}{load}")
 
 
 def versions(names: list[str]) -> str:
