@@ -89,6 +89,8 @@ def read_picture(data: bytes) -> np.ndarray:
                 # with its ink (a dark pen on a transparent sheet -> white paper, and vice versa)
                 ink = (gray * alpha).sum() / max(alpha.sum(), 1e-9)
                 gray = gray * alpha + (255.0 if ink < 128 else 0.0) * (1.0 - alpha)
+    except InputError:
+        raise
     except UnidentifiedImageError:
         raise InputError("not an image (PNG, JPEG, ...) nor a stroke drawing (.json)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
