@@ -4,6 +4,10 @@
 
 in screen pixels, y pointing down. A correction (a drawing the user labelled in the player)
 adds "label": "42", the digits it shows, and is what `digits-train --extra DIR` reads.
+
+Limits, far above any hand-drawn number (a five-digit number drawn slowly is a few thousand
+points in ten strokes) and low enough that the largest drawing still reads in about a second:
+MAX_BYTES, MAX_STROKES, MAX_POINTS. A file over a limit is refused with one line saying which.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from itertools import chain
 from pathlib import Path
 
 from player.errors import first_line
+
+MAX_BYTES = 8_000_000  # a drawing file; checked before it is parsed
+MAX_STROKES = 1_000
+MAX_POINTS = 100_000  # all strokes together
 
 
 class DrawingError(ValueError):
@@ -65,6 +73,11 @@ def parse_drawing(data) -> Drawing:
     brush = _number(data.get("brush", 16.0), '"brush"')
     if not isinstance(data["strokes"], list):
         raise ValueError('"strokes" must be a list of strokes')
+    if len(data["strokes"]) > MAX_STROKES:
+        raise ValueError(f"too many strokes: {len(data['strokes']):,} (a drawing has at most {MAX_STROKES:,})")
+    points = sum(len(stroke) for stroke in data["strokes"] if isinstance(stroke, list))
+    if points > MAX_POINTS:
+        raise ValueError(f"too many points: {points:,} (a drawing has at most {MAX_POINTS:,})")
     strokes = [_points(stroke, i) for i, stroke in enumerate(data["strokes"])]
     label = data.get("label")
     if label is not None and not (isinstance(label, str) and re.fullmatch("[0-9]+", label)):
@@ -101,12 +114,18 @@ def _points(stroke, i: int) -> list[tuple[float, float]]:
 def decode_drawing(data: bytes) -> Drawing:
     """Stroke JSON bytes (UTF-8/16/32, with or without the BOM Windows editors add) -> Drawing;
     ValueError with the reason in one line if unusable."""
+    if len(data) > MAX_BYTES:
+        raise ValueError(too_large(len(data)))
     try:
         decoded = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"not JSON ({first_line(e)})") from None
     except RecursionError:
         raise ValueError("not JSON (nested too deeply to read)") from None
+    except ValueError as e:  # Python's own limit on the digits of an integer (4,300)
+        digits = re.search(r"has (\d+) digits", str(e))
+        raise ValueError(f"not a stroke drawing: a number in it has {digits[1] if digits else 'thousands of'} "
+                         "digits (coordinates are pixels)") from None
     try:
         return parse_drawing(decoded)
     except (ValueError, TypeError, OverflowError) as e:
@@ -117,13 +136,27 @@ def load_drawing(path: str | Path) -> Drawing:
     """Read a stroke JSON file; DrawingError (one line, names the file) if unusable."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise DrawingError(f"{path}: {too_large(size)}")
+        data = read_at_most(path, MAX_BYTES)  # a device or pipe has no size: read up to the limit
     except OSError as e:
         raise DrawingError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
         return decode_drawing(data)
     except ValueError as e:
         raise DrawingError(f"{path}: {e}") from None
+
+
+def read_at_most(path: Path, limit: int) -> bytes:
+    """The file's bytes, but no more than limit + 1 of them: a huge file, or a device that
+    never ends (/dev/zero), is not read into memory to be refused afterwards."""
+    with path.open("rb") as f:
+        return f.read(limit + 1)
+
+
+def too_large(size: int) -> str:
+    return f"too large: {size / 1e6:.1f} MB (a drawing is at most {MAX_BYTES / 1e6:.0f} MB)"
 
 
 def save_new(folder: Path, stem: str, payloads: dict[str, bytes]) -> dict[str, Path]:

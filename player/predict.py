@@ -25,14 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from player import DEFAULT_THRESHOLD, probability
-from player.drawing import decode_drawing
+from player.drawing import decode_drawing, read_at_most
 from player.errors import first_line
 from player.model import Model, ModelError, in_batches, reading
-from player.preprocess import PREPROCESS_VERSION, digits_to_images, image_to_digits
+from player.picture import image_to_digits
+from player.preprocess import PREPROCESS_VERSION, digits_to_images
 from player.segment import Plan, choose, plan
 
 DEFAULT_BATCH_SIZE = 256
 MAX_IMAGE_SIDE = 2048  # bigger pictures are reduced first: digits end up 20 px tall anyway
+# Limits (README, "digits-predict"): a drawing's are player.drawing's (MAX_BYTES, MAX_STROKES,
+# MAX_POINTS). A picture may have 150 megapixels (12,000 x 12,500; a 108-megapixel phone photo
+# fits), which decode in seconds and ~450 MB in colour, in a file of at most 150 MB.
+MAX_PICTURE_BYTES = 150_000_000
+MAX_PICTURE_PIXELS = 150_000_000
 
 
 class InputError(ValueError):
@@ -63,18 +69,36 @@ def read_picture(data: bytes) -> np.ndarray:
     """Image file bytes (anything Pillow opens) -> (n, 28, 28) digit images."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    # Our own limit, checked below from the header before anything is decoded, with a plain
+    # message: not Pillow's decompression-bomb warning (with a source line) or error.
+    Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if w * h > MAX_PICTURE_PIXELS:
+                raise InputError(f"picture too large: {w}x{h} pixels, {w * h / 1e6:.0f} megapixels (at most "
+                                 f"{MAX_PICTURE_PIXELS / 1e6:.0f}): scale it down")
+            factor = -(-max(w, h) // MAX_IMAGE_SIDE)
+            if factor > 1:
+                im.draft(im.mode, (w // factor, h // factor))  # a JPEG decodes at 1/2, 1/4 or 1/8 size: fast
             im = ImageOps.exif_transpose(im)  # phone photos: upright, as they are displayed
             factor = max(1, -(-max(im.size) // MAX_IMAGE_SIDE))  # reduce(): mean of factor x factor blocks
-            gray = np.asarray(im.convert("F").reduce(factor), np.float64)
+            # reduced before it becomes float: a 150-megapixel picture never exists as 600 MB of floats
             if "A" in im.getbands() or "transparency" in im.info:
-                alpha = np.asarray(im.convert("RGBA").getchannel("A").convert("F").reduce(factor)) / 255.0
-                if alpha.min() < 1.0:
-                    # transparent pixels are background: lay the picture on a sheet that contrasts
-                    # with its ink (a dark pen on a transparent sheet -> white paper, and vice versa)
-                    ink = (gray * alpha).sum() / max(alpha.sum(), 1e-9)
-                    gray = gray * alpha + (255.0 if ink < 128 else 0.0) * (1.0 - alpha)
+                la = im.convert("LA")
+                gray = np.asarray(la.getchannel("L").reduce(factor), np.float64)
+                alpha = np.asarray(la.getchannel("A").reduce(factor), np.float64) / 255.0
+            else:
+                deep = im.mode.startswith("I") or im.mode == "F"  # 16-bit scans keep their levels
+                gray = np.asarray((im.convert("F") if deep else im.convert("L")).reduce(factor), np.float64)
+                alpha = None
+            if alpha is not None and alpha.min() < 1.0:
+                # transparent pixels are background: lay the picture on a sheet that contrasts
+                # with its ink (a dark pen on a transparent sheet -> white paper, and vice versa)
+                ink = (gray * alpha).sum() / max(alpha.sum(), 1e-9)
+                gray = gray * alpha + (255.0 if ink < 128 else 0.0) * (1.0 - alpha)
+    except InputError:
+        raise
     except UnidentifiedImageError:
         raise InputError("not an image (PNG, JPEG, ...) nor a stroke drawing (.json)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
@@ -121,7 +145,10 @@ def _load(path: str) -> np.ndarray | tuple[Plan, float] | str:
 
     .json files, and files that start with "{", are stroke drawings; the rest are images."""
     try:
-        data = Path(path).read_bytes()
+        size = Path(path).stat().st_size
+        if size > MAX_PICTURE_BYTES:
+            return f"too large: {size / 1e6:.0f} MB (a picture is at most {MAX_PICTURE_BYTES / 1e6:.0f} MB)"
+        data = read_at_most(Path(path), MAX_PICTURE_BYTES)  # a device or pipe has no size
     except OSError as e:
         return f"cannot read ({e.strerror or e})"
     is_drawing = path.lower().endswith(".json") or data.lstrip()[:1] == b"{"

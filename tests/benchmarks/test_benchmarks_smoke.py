@@ -68,8 +68,22 @@ def test_accuracy(mnist_path, pen_path):
     assert "drawn digits, centred" in out and "drawn digits, anywhere" in out
 
 
+@pytest.mark.slow
+def test_throughput(pen_path):
+    need(ONNX)
+    out = run("throughput.py").stdout
+    assert "single digits" in out and "per drawing / model per digit" in out and "a 5-digit number" in out
+
+
+@pytest.mark.slow
+def test_pictures(mnist_path):
+    need(ONNX)
+    out = run("pictures.py", "--singles", "5", "--pairs", "3").stdout
+    assert "grey 170, noise 12" in out and "pairs right" in out
+
+
 def test_scripts_have_the_common_flags():
-    for script in ("latency.py", "startup.py", "accuracy.py", "footprint.py"):
+    for script in ("latency.py", "startup.py", "accuracy.py", "footprint.py", "throughput.py", "pictures.py"):
         proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--help"], cwd=ROOT, capture_output=True,
                               text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr

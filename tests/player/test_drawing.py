@@ -217,3 +217,53 @@ def test_save_new_file_appearing_meanwhile_is_not_clobbered(tmp_path, monkeypatc
     assert (tmp_path / "d.png").read_bytes() == b"someone else's"
     assert not (tmp_path / "d.json").exists()  # the half-written set was removed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d-1.json", "d-1.png", "d.png"]
+
+
+# limits (README, "The drawing format"): each refused with one line naming the file
+
+
+def test_a_drawing_with_too_many_points_is_refused(tmp_path):
+    from player.drawing import MAX_POINTS
+
+    path = tmp_path / "long.json"
+    stroke = [[i % 400, i % 300] for i in range(MAX_POINTS + 1)]
+    path.write_text(json.dumps({"canvas": [400, 400], "strokes": [stroke]}))
+    with pytest.raises(DrawingError) as e:
+        load_drawing(path)
+    assert str(e.value) == f"{path}: not a stroke drawing: too many points: {MAX_POINTS + 1:,} (a drawing has at " \
+                           f"most {MAX_POINTS:,})"
+
+
+def test_a_drawing_with_too_many_strokes_is_refused(tmp_path):
+    from player.drawing import MAX_STROKES
+
+    path = tmp_path / "dots.json"
+    path.write_text(json.dumps({"canvas": [400, 400], "strokes": [[[i % 400, 5]] for i in range(MAX_STROKES + 1)]}))
+    with pytest.raises(DrawingError, match=f"too many strokes: {MAX_STROKES + 1:,}"):
+        load_drawing(path)
+
+
+def test_a_drawing_file_too_large_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    from player import drawing
+
+    path = tmp_path / "padded.json"
+    path.write_bytes(b'{"canvas": [400, 400], "strokes": []}' + b" " * drawing.MAX_BYTES)
+    monkeypatch.setattr(drawing.json, "loads", lambda data: pytest.fail("parsed a file over the limit"))
+    with pytest.raises(DrawingError) as e:
+        load_drawing(path)
+    assert str(e.value).startswith(f"{path}: too large: 8.0 MB (a drawing is at most 8 MB)")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_device_that_never_ends_is_not_read_forever():
+    with pytest.raises(DrawingError, match="too large"):
+        load_drawing("/dev/zero")
+
+
+def test_a_number_with_5000_digits_says_what_is_wrong_with_the_drawing(tmp_path):
+    """Python refuses to convert it (sys.set_int_max_str_digits): not the user's business."""
+    path = tmp_path / "digits.json"
+    path.write_text('{"canvas": [400, 400], "strokes": [[[' + "9" * 5000 + ", 2]]]}")
+    with pytest.raises(DrawingError) as e:
+        load_drawing(path)
+    assert str(e.value) == f"{path}: not a stroke drawing: a number in it has 5000 digits (coordinates are pixels)"

@@ -344,3 +344,63 @@ def test_what_is_no_digit_is_answered_with_a_question_mark(trained, tmp_path, ca
         result = json.loads(line)
         assert result["digits"] == "?", result
         assert min(result["not_digit"]) > 0.5, result
+
+
+# limits (README, "digits-predict"): one plain line each, no Pillow warning, nothing decoded first
+
+
+def png(path: Path, width: int, height: int, dark_columns: tuple[int, int] | None = None, rows=True) -> Path:
+    """An 8-bit greyscale PNG written row by row (white, with a dark band of columns), without
+    ever holding the picture in memory: pictures far beyond what Pillow calls a bomb. Without
+    rows, only the header (all it takes to know the size)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = bytearray(b"\xff" * width)
+    if dark_columns:
+        row[dark_columns[0] : dark_columns[1]] = b"\x00" * (dark_columns[1] - dark_columns[0])
+    blank, inked = b"\0" + b"\xff" * width, b"\0" + bytes(row)
+    squeeze = zlib.compressobj(1)
+    body = [squeeze.compress(inked if height // 5 <= y < 4 * height // 5 else blank) for y in range(height * rows)]
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(body) + squeeze.flush())
+                     + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.slow
+def test_a_12000_by_12000_picture_is_read_without_a_warning(tiny, tmp_path, capsys):
+    import warnings
+
+    from PIL import Image
+
+    path = png(tmp_path / "big.png", 12_000, 12_000, dark_columns=(5_800, 6_400))  # a "1", 144 megapixels
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run(capsys, "--model", tiny, "--json", path)
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+    assert (code, err) == (0, []) and len(json.loads(out[0])["digits"]) == 1
+
+
+def test_a_20000_by_20000_picture_is_refused_in_one_plain_line(tiny, tmp_path, capsys):
+    path = png(tmp_path / "huge.png", 20_000, 20_000, rows=False)  # refused from the header: nothing decoded
+    code, out, err = run(capsys, "--model", tiny, path)
+    assert (code, out) == (1, [])
+    assert err == [f"{path}: picture too large: 20000x20000 pixels, 400 megapixels (at most 150): scale it down"]
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("points", "too many points: 100,001 (a drawing has at most 100,000)"),
+    ("digits", "not a stroke drawing: a number in it has 5000 digits (coordinates are pixels)"),
+])
+def test_a_drawing_over_a_limit_is_one_line(tiny, tmp_path, capsys, case, reason):
+    path = tmp_path / f"{case}.json"
+    if case == "points":
+        drawing(path, [[[i % 400, i % 300] for i in range(100_001)]])
+    else:
+        path.write_text('{"canvas": [400, 400], "strokes": [[[' + "9" * 5000 + ", 2]]]}")
+    code, out, err = run(capsys, "--model", tiny, path)
+    assert (code, out) == (1, []) and len(err) == 1 and err[0].startswith(f"{path}: ") and err[0].endswith(reason)

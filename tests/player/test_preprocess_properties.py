@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from player.preprocess import IMAGE_SIZE, image_to_digits, split_digits, strokes_to_digits, strokes_to_image  # noqa: E402
+from player.picture import image_to_digits  # noqa: E402
+from player.preprocess import IMAGE_SIZE, split_digits, strokes_to_digits, strokes_to_image  # noqa: E402
 
 # few examples by default so the file runs in seconds in CI; DIGITS_HYPOTHESIS_EXAMPLES=2000 to dig
 EXAMPLES = int(os.environ.get("DIGITS_HYPOTHESIS_EXAMPLES", "60"))

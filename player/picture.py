@@ -1,0 +1,222 @@
+"""A picture of digits (a scan, a photo, a screenshot) -> 28x28 MNIST-style images.
+
+Paper is not a screen: it is grey, noisy, unevenly lit, JPEG-compressed, and the ink may be
+dark on light or light on dark. So the ink is found the way a careful scanner would:
+
+1. **Polarity** from the border (the paper touches it): ink becomes bright on a dark ground.
+2. **Paper level**: a smooth surface (a quadratic) fitted to the paper, ink left out, is
+   subtracted, so light falling across the sheet is not ink.
+3. **Threshold from the histogram** (Otsu) gives the ink's level; the ink is what is brighter
+   than half that level, with the fainter strokes that touch it (hysteresis), and it must
+   stand well above the paper's noise, or there is none.
+4. **Specks** (dust, noise, JPEG blocks) are blobs much smaller than the largest ink blob,
+   and stray marks are much shorter than the tallest digit: neither becomes a digit.
+
+Then, as before, the ink is split into digits at empty columns and each digit is fitted into
+the 20 px box and centred by mass, like the stroke path (player/preprocess.py). The pen
+width cannot be normalised here: there is no trajectory. benchmarks/pictures.py measures it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from player.preprocess import BOX, IMAGE_SIZE, center_of_mass
+
+SPECK = 0.05  # ink blobs smaller than this fraction of the largest blob's area are not ink
+FAINT = 0.15  # strokes this faint (fraction of the ink's level) count when they touch darker ink
+STRAY = 0.4  # marks less tall than this fraction of the tallest digit are not digits
+CONTRAST = 6.0  # ink must stand this many times the paper's noise above it, or there is none
+DIGIT_GAP = 0.02  # runs of empty columns narrower than this fraction of the ink height do not split digits
+_FIT_PIXELS = 5_000  # paper pixels sampled for the surface fit: plenty for six coefficients
+
+
+def image_to_digits(gray: np.ndarray) -> np.ndarray:
+    """A picture of digits (2-D array, any range, either polarity) -> (n, 28, 28) float32,
+    one image per digit, left to right; none for a picture without ink."""
+    from PIL import Image
+
+    g = np.asarray(gray, dtype=np.float64)
+    if g.ndim != 2 or g.size == 0:
+        raise ValueError(f"expected a 2-D image, got shape {g.shape}")
+    ink, found = find_ink(g)
+    cols = np.flatnonzero(found.any(axis=0))
+    if not len(cols):
+        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    rows = np.flatnonzero(found.any(axis=1))
+    min_gap = max(1, int(DIGIT_GAP * (rows[-1] - rows[0] + 1)))
+    breaks = np.flatnonzero(np.diff(cols) > min_gap)
+    pieces = []  # (rows, first column, last column) of each run of ink columns
+    for c0, c1 in zip(cols[np.r_[0, breaks + 1]], cols[np.r_[breaks, len(cols) - 1]], strict=True):
+        pieces.append((np.flatnonzero(found[:, c0 : c1 + 1].any(axis=1)), c0, c1))
+    tallest = max(r[-1] - r[0] + 1 for r, _, _ in pieces)
+    images = []
+    for r, c0, c1 in pieces:
+        if r[-1] - r[0] + 1 < STRAY * tallest:
+            continue
+        piece = ink[r[0] : r[-1] + 1, c0 : c1 + 1]
+        h, w = piece.shape
+        scale = BOX / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = Image.fromarray((piece * 255).astype(np.uint8)).resize(size, Image.LANCZOS)
+        images.append(center_by_mass(np.asarray(small, np.float32) / 255.0))
+    return np.stack(images)
+
+
+def find_ink(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ink, found): ink in 0-1 (paper 0, the ink's own level 1) and where the ink is, both
+    the picture's shape; specks, and everything when there is no ink, are left out."""
+    nothing = np.zeros(g.shape), np.zeros(g.shape, bool)
+    smooth = _smooth(g)
+    lo, hi = float(smooth.min()), float(smooth.max())
+    if not hi - lo > 1e-9:
+        return nothing
+    # Polarity: the paper is what lies under most of the picture and around its border (fitted
+    # leaving out what stands far from it, on either side); the ink is what departs furthest
+    # from it. Unlike the border's grey level alone, this holds under uneven light. All of it
+    # relative to the border's level, so that a picture and its negative give exactly opposite
+    # numbers, and the very same arrays once turned over (no rounding differs on the way).
+    border = np.median(np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]]))
+    raw, smooth = g - border, smooth - border
+    paper, _ = _paper(smooth, either_side=True)
+    dark, light = float((paper - smooth).max()), float((smooth - paper).max())
+    sign = -1.0 if dark > light or (dark == light and border > (lo + hi) / 2) else 1.0
+    raw, smooth = sign * raw, sign * smooth  # ink bright on a dark ground
+    paper, noise = _paper(smooth)
+    raw, smooth = raw - paper, smooth - paper
+    cut = _otsu(smooth)
+    level = float(np.percentile(smooth[smooth > cut], 90)) if (smooth > cut).any() else 0.0
+    if not level > CONTRAST * noise:
+        return nothing
+    # Hysteresis: ink is what stands above half the ink's level, and the fainter strokes
+    # (MNIST's light pen pressure, a 7's thin bar) touching it, down to FAINT of the level.
+    strong = smooth > max(level / 2, 3 * noise)
+    labels, areas = _components(smooth > max(FAINT * level, 4 * noise))
+    touched = np.zeros(len(areas) + 1, bool)
+    touched[labels[strong]] = True
+    touched[0] = False
+    found = _without_specks(touched[labels])
+    ink = np.clip(raw / level, 0.0, 1.0) * _grow(found)  # the anti-aliased rim, not the paper beyond
+    return ink, found
+
+
+def _smooth(g: np.ndarray) -> np.ndarray:
+    """3x3 binomial blur, edges repeated: single-pixel noise no longer decides anything."""
+    p = np.pad(g, 1, mode="edge")
+    rows = (p[:-2] + 2 * p[1:-1] + p[2:]) / 4
+    return (rows[:, :-2] + 2 * rows[:, 1:-1] + rows[:, 2:]) / 4
+
+
+def _paper(v: np.ndarray, either_side: bool = False) -> tuple[np.ndarray, float]:
+    """(surface, noise): a quadratic fitted to the paper of v (ink bright, a minority; dark
+    or bright when either_side) and the paper's noise (robust standard deviation of the rest)."""
+    h, w = v.shape
+    x = np.linspace(-1.0, 1.0, w)[None, :]  # -1..1 across the picture: well conditioned at any size
+    y = np.linspace(-1.0, 1.0, h)[:, None]
+    # a grid of at most _FIT_PIXELS pixels to fit on
+    step = max(1, int(np.sqrt(v.size / _FIT_PIXELS)))
+    ys, xs = np.meshgrid(y[::step, 0], x[0, ::step], indexing="ij")
+    values = v[::step, ::step].ravel()
+    basis = np.stack([np.ones(values.size), xs.ravel(), ys.ravel(), xs.ravel() ** 2, (xs * ys).ravel(),
+                      ys.ravel() ** 2], axis=1)
+    coef = np.array([np.median(values), 0, 0, 0, 0, 0])
+    paper = np.ones(values.size, bool)
+    if values.size >= 64:  # fewer pixels cannot tell light falling across the sheet from ink
+        for _ in range(4):  # fit, leave out what stands well above the fit (ink), fit again
+            fit = basis[paper]  # least squares by the normal equations: six unknowns
+            coef = np.linalg.solve(fit.T @ fit + 1e-9 * np.eye(6), fit.T @ values[paper])
+            residual = values - basis @ coef
+            middle = np.median(residual)
+            far = residual - middle if not either_side else np.abs(residual - middle)
+            paper = far <= 2.5 * 1.4826 * np.median(np.abs(residual - middle))
+    residual = (values - basis @ coef)[paper]
+    noise = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    surface = coef[0] + coef[1] * x + coef[2] * y + coef[3] * x * x + coef[4] * x * y + coef[5] * y * y
+    return surface, noise
+
+
+def _otsu(v: np.ndarray) -> float:
+    """The threshold between the two classes of v that are most apart (Otsu, 256 bins)."""
+    counts, edges = np.histogram(v, bins=256)
+    centres = (edges[:-1] + edges[1:]) / 2
+    low = np.cumsum(counts)[:-1]  # pixels at or below each bin but the last, and their mean
+    high = counts.sum() - low
+    low_mean = np.cumsum(counts * centres)[:-1] / np.maximum(low, 1)
+    high_mean = ((counts * centres).sum() - np.cumsum(counts * centres)[:-1]) / np.maximum(high, 1)
+    between = low * high * (low_mean - high_mean) ** 2
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def _without_specks(mask: np.ndarray) -> np.ndarray:
+    """mask without its blobs (8-connected) smaller than SPECK of the largest one."""
+    labels, areas = _components(mask)
+    if not len(areas):
+        return mask
+    keep = np.concatenate([[False], areas >= SPECK * areas.max()])
+    return keep[labels]
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, areas): 8-connected blobs of mask, labelled 1..n in labels (0 elsewhere).
+
+    Works on runs of set pixels along rows: runs of neighbouring rows that touch are joined
+    (union-find over the touching pairs, found for all runs at once by binary search), so
+    the Python loop is over runs, not pixels."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)  # +1 where a run starts, -1 one past where it ends
+    row, start = np.nonzero(edges == 1)
+    end = np.nonzero(edges == -1)[1]  # same order: row-major, one end per start
+    if not len(row):
+        return np.zeros(mask.shape, np.intp), np.zeros(0, np.intp)
+    stride = w + 2
+    # run j (row r + 1) touches run i (row r) when start_i <= end_j and end_i >= start_j
+    # (diagonals count: end is exclusive); those i form one block of row r's runs
+    above = (row - 1) * stride
+    first = np.searchsorted(row * stride + end, above + start, side="left")
+    last = np.searchsorted(row * stride + start, above + end, side="right")
+    touching = np.maximum(last - first, 0) * (row > 0)
+    j = np.repeat(np.arange(len(row)), touching)
+    i = np.repeat(first, touching) + np.arange(len(j)) - np.repeat(np.cumsum(touching) - touching, touching)
+    parent = list(range(len(row)))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]  # path halving: trees stay shallow
+            x = parent[x]
+        return x
+
+    for a, b in zip(i.tolist(), j.tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([root(x) for x in range(len(row))])
+    ids, run_label = np.unique(roots, return_inverse=True)
+    run_label += 1
+    lengths = end - start
+    labels = np.zeros(h * w, np.intp)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    labels[np.repeat(row * w + start, lengths) + offsets] = np.repeat(run_label, lengths)
+    return labels.reshape(h, w), np.bincount(run_label, weights=lengths, minlength=len(ids) + 1)[1:]
+
+
+def _grow(mask: np.ndarray) -> np.ndarray:
+    """mask and its 8 neighbours (one pixel of dilation)."""
+    p = np.pad(mask, 1)
+    rows = p[:-2] | p[1:-1] | p[2:]
+    return rows[:, :-2] | rows[:, 1:-1] | rows[:, 2:]
+
+
+def center_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place a digit image (at most 28x28) in a 28x28 frame with its centre of mass centred."""
+    out = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    com = center_of_mass(digit)
+    h, w = digit.shape
+    if com is None:
+        return out
+    top = int(round(IMAGE_SIZE / 2 - com[1]))
+    left = int(round(IMAGE_SIZE / 2 - com[0]))
+    ys, xs = slice(max(0, top), min(IMAGE_SIZE, top + h)), slice(max(0, left), min(IMAGE_SIZE, left + w))
+    out[ys, xs] = digit[ys.start - top : ys.stop - top, xs.start - left : xs.stop - left]
+    return np.clip(out, 0.0, 1.0)
