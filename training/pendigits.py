@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from player.preprocess import strokes_to_image
+from player.preprocess import PEN_WIDTH, digits_to_images
 
 DEFAULT_PEN = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pendigits-orig.tra"
 VALIDATION_WRITERS = (3, 8, 13, 18, 23, 28)  # whole writers held out: what a new user sees (we tune on them)
@@ -109,12 +109,14 @@ def render(digits: list[PenDigit], copies: int = 1, seed: int = 0, widths=(1.8, 
     """Images (n, 28, 28) float32 and labels: the first copy of each digit as drawn with
     the player's pen; further copies distorted and drawn with random pen widths."""
     rng = np.random.default_rng(seed)
-    images, labels = [], []
+    strokes, pens, labels = [], [], []
     for d in digits:
-        images.append(strokes_to_image(d.strokes))
+        strokes.append(d.strokes)
+        pens.append(PEN_WIDTH)
         labels.append(d.label)
         for _ in range(copies - 1):
-            images.append(strokes_to_image(distort(d.strokes, rng), pen_width=rng.uniform(*widths)))
+            strokes.append(distort(d.strokes, rng))
+            pens.append(rng.uniform(*widths))
             labels.append(d.label)
-    return np.stack(images), np.array(labels, dtype=np.uint8)
+    return digits_to_images(strokes, pens), np.array(labels, dtype=np.uint8)  # all drawn in one call
 
