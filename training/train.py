@@ -26,7 +26,7 @@ import numpy as np
 
 from player.drawing import DrawingError, load_drawing
 from player.preprocess import PREPROCESS_VERSION, strokes_to_digits
-from training import nondigits, pendigits, unipen
+from training import datasets, nondigits, pendigits, unipen
 from training.data import DataError, data_files, load_mnist, sha256
 
 # defaults, all overridable from the command line
@@ -49,11 +49,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="digits-train", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("--data", help="MNIST .npz (Keras layout) or folder of IDX files; default $DIGITS_MNIST, "
-                                  "else keras.datasets.mnist.load_data()")
-    p.add_argument("--pen", help=f"UNIPEN pen digits to train on (default {pendigits.DEFAULT_PEN} when present)")
-    p.add_argument("--unipen", help=f"UNIPEN 1a pen digits, JSON lines (default {unipen.DEFAULT_UNIPEN} when "
-                                    "present)")
+    p.add_argument("--data", help="MNIST .npz (Keras layout) or folder of IDX files (default: $DIGITS_MNIST, "
+                                  "else what digits-data fetched)")
+    p.add_argument("--pen", help="UNIPEN pen digits to train on (default: $DIGITS_PEN, else what digits-data fetched)")
+    p.add_argument("--unipen", help="UNIPEN 1a pen digits, JSON lines (default: $DIGITS_UNIPEN, else what "
+                                    "digits-data fetched)")
     p.add_argument("--no-pen", action="store_true", help="train on MNIST only")
     p.add_argument("--extra", action="append", default=[], metavar="DIR",
                    help="folder of corrected drawings saved by the player (stroke JSON with a label); repeatable")
@@ -127,12 +127,12 @@ def prepare_data(args):
     copies = 1 if args.quick else PEN_COPIES
     with_pen = not args.no_pen and args.arch != "tutorial"
 
-    def default(path, fallback):
-        return path or (fallback if fallback.exists() else None)
+    def default(path, name):  # no silent fallback to less data: missing data is an error naming digits-data
+        return path or datasets.require(name)
 
     sources = [  # (name, path, loader, hold-out splitter)
-        ("pen", default(args.pen, pendigits.DEFAULT_PEN), pendigits.load_unipen, pendigits.holdout_splits),
-        ("unipen", default(args.unipen, unipen.DEFAULT_UNIPEN), unipen.load_unipen_1a, unipen.holdout_splits),
+        ("pen", default(args.pen, "pen"), pendigits.load_unipen, pendigits.holdout_splits),
+        ("unipen", default(args.unipen, "unipen"), unipen.load_unipen_1a, unipen.holdout_splits),
     ] if with_pen else []
     train_pen, val_pen = [], []
     t0 = time.time()
