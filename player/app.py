@@ -65,6 +65,7 @@ import pygame  # noqa: E402
 
 from player import DEFAULT_THRESHOLD, __version__, probability  # noqa: E402
 from player.drawing import Drawing, DrawingError, load_drawing, save_new  # noqa: E402
+from player.icon import icon  # noqa: E402
 
 BRUSH = 14  # brush width in window pixels; recognition does not depend on it (preprocess re-draws the pen)
 DEFAULT_SIZE = (1000, 640)
@@ -522,6 +523,7 @@ class App:
             # the texture path is the only one there is.
             os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
         pygame.display.set_caption(WINDOW_TITLE)
+        pygame.display.set_icon(icon())  # before the window exists, as SDL wants it
         self.screen = pygame.display.set_mode(self.options.size, pygame.RESIZABLE)
         self.fonts = Fonts()
         self._relayout()
