@@ -74,9 +74,12 @@ def _unpack_member(download: Path, dataset: Dataset) -> bytes:
 
 
 def _build_unipen(download: Path, dataset: Dataset) -> bytes:
-    from training.unipen import digits_jsonl  # the UNIPEN interpreter is long; only this data set needs it
+    from training.unipen_archive import ArchiveError, digits_jsonl  # only this data set needs it
 
-    return gzip.compress(digits_jsonl(download, category="1a"), mtime=0)
+    try:
+        return gzip.compress(digits_jsonl(download, category="1a"), mtime=0)
+    except ArchiveError as e:
+        raise DataError(str(e)) from None
 
 
 DATASETS = {

@@ -8,10 +8,12 @@ import hashlib
 import http.server
 import importlib.util
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import threading
 import zipfile
 from pathlib import Path
@@ -205,6 +207,57 @@ def test_zip_without_the_member(server, tmp_path, quiet):
     with pytest.raises(DataError, match="no pendigits-orig.tra.Z inside"):
         fetch(dataset, tmp_path, quiet)
     assert not (tmp_path / "pendigits-orig.tra").exists()
+
+
+def tar_bytes(files: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return out.getvalue()
+
+
+# A made-up corner of the UNIPEN CD-ROM: the writer comes from an included file, a digit in two
+# components, one cut to points, a non-digit segment, a one-point digit (left out), another category.
+UNIPEN_FILES = {
+    "train_r01_v07/include/gmd/writers.inc": ".WRITER_ID anna\n",
+    "train_r01_v07/data/1a/gmd/gmd01/a.dat": "\n".join([
+        ".INCLUDE gmd/writers.inc", ".HIERARCHY DIGIT",
+        ".PEN_DOWN", "10 50", "10 20", ".PEN_UP",      # component 0
+        ".PEN_DOWN", "0 30", "20 30", ".PEN_UP",       # component 1
+        ".PEN_DOWN", "5 5 128", "6 9 128", "7 12 128", "8 14 128", ".PEN_UP",  # 2 (with pressure)
+        ".PEN_DOWN", "3 3", ".PEN_UP",                 # 3
+        '.SEGMENT DIGIT 0-1 ? "4"', '.SEGMENT DIGIT 2:1-2:2 ? "1"',
+        '.SEGMENT DIGIT 0 ? "x"', '.SEGMENT DIGIT 3 ? "7"']) + "\n",
+    "train_r01_v07/data/1c/gmd/b.dat": '.PEN_DOWN\n1 1\n2 2\n.PEN_UP\n.SEGMENT CHARACTER 0 ? "a"\n',
+}
+UNIPEN_EXPECTED = [  # y flipped to point down, each digit's box moved to (0, 0)
+    {"label": 4, "writer": "gmd:anna", "contributor": "gmd", "checked": True, "source": "data/1a/gmd/gmd01/a.dat",
+     "strokes": [[[10, 0], [10, 30]], [[0, 20], [20, 20]]]},
+    {"label": 1, "writer": "gmd:anna", "contributor": "gmd", "checked": True, "source": "data/1a/gmd/gmd01/a.dat",
+     "strokes": [[[0, 3], [1, 0]]]},
+]
+
+
+def test_unipen_archive_to_json_lines(server, tmp_path, quiet):
+    expected = "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in UNIPEN_EXPECTED).encode()
+    server.files["/unipen.tgz"] = tar_bytes(UNIPEN_FILES)
+    dataset = dataclasses.replace(DATASETS["unipen"], url=server.url("/unipen.tgz"), sha256=sha(expected))
+    path = fetch(dataset, tmp_path, quiet)
+    assert gzip.decompress(path.read_bytes()) == expected
+    assert leftovers(tmp_path) == ["unipen-1a.jsonl.gz"]
+    from training.unipen import load_unipen_1a
+
+    assert [d.label for d in load_unipen_1a(path)] == [4, 1]
+
+
+def test_unipen_archive_without_category(server, tmp_path, quiet):
+    server.files["/unipen.tgz"] = tar_bytes({"x/data/1c/a.dat": ".PEN_DOWN\n"})
+    dataset = dataclasses.replace(DATASETS["unipen"], url=server.url("/unipen.tgz"))
+    with pytest.raises(DataError, match="no data/1a/ .dat files inside"):
+        fetch(dataset, tmp_path, quiet)
 
 
 def test_gz_checked_by_content(tmp_path):
