@@ -46,7 +46,7 @@ def test_failures_with_the_variable(tmp_path):
     out = run_suite(tmp_path, require=True, files=("test_fixture.py", "test_inline.py", "test_xfail.py"))
     assert out.returncode == 1, out.stdout + out.stderr
     assert "1 failed, 1 xfailed, 1 error" in out.stdout, out.stdout  # a fixture that skips: error at setup
-    for missing in ("no-pen.tra: no such file (from $DIGITS_PEN)", "no model at x.onnx"):
+    for missing in (f"{tmp_path / 'no-pen.tra'}: no such file (from $DIGITS_PEN)", "no model at x.onnx"):
         assert f"DIGITS_REQUIRE_DATA=1 and this test would skip: {missing}" in out.stdout, out.stdout
 
 
