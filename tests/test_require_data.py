@@ -33,7 +33,7 @@ def run_suite(tmp_path: Path, require: bool, files=tuple(SUITE)) -> subprocess.C
     if require:
         env["DIGITS_REQUIRE_DATA"] = "1"
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", str(suite)],
-                          cwd=suite, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=suite, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_skips_without_the_variable(tmp_path):
