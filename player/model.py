@@ -6,6 +6,7 @@ Only onnxruntime and numpy here: this is what end users run, without TensorFlow.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,14 +28,17 @@ class ModelError(RuntimeError):
 
 
 def find_model() -> Path:
-    """The shipped model, from any working directory: $DIGITS_MODEL, the installed package
-    data (player/models/), or models/ of a source checkout."""
+    """The shipped model, from any working directory: $DIGITS_MODEL, the standalone app's
+    bundle (PyInstaller unpacks data under sys._MEIPASS), the installed package data
+    (player/models/), or models/ of a source checkout."""
     if os.environ.get("DIGITS_MODEL"):
         return Path(os.environ["DIGITS_MODEL"])
     candidates = [
         Path(str(resources.files("player"))) / "models" / MODEL_FILE,
         Path(__file__).resolve().parent.parent / "models" / MODEL_FILE,
     ]
+    if getattr(sys, "frozen", False):
+        candidates.insert(0, Path(sys._MEIPASS) / "player" / "models" / MODEL_FILE)
     for path in candidates:
         if path.exists():
             return path

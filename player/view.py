@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from player.board import Board, Point
+from player.icon import icon
 
 MIN_CANVAS = 64
 
@@ -104,6 +105,7 @@ def open_display(size: tuple[int, int], title: str) -> pygame.Surface:
         # the texture path is the only one there is.
         os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
     pygame.display.set_caption(title)
+    pygame.display.set_icon(icon())  # before the window exists, as SDL wants it
     return pygame.display.set_mode(size, pygame.RESIZABLE)
 
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: the local MNIST copy, a tiny subset of it, and a few stroke drawings."""
+"""Shared fixtures: the data sets (found as digits-train finds them), a tiny MNIST subset, a
+few stroke drawings; and DIGITS_REQUIRE_DATA.
+
+A test whose data, model or package is missing skips with the reason, so that a fresh clone
+can run the suite. With DIGITS_REQUIRE_DATA=1 (CI sets it) every such skip is a failure
+instead, its message naming what is missing: a green CI run has run every test.
+"""
 
 import json
 import os
@@ -8,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training import datasets
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+REQUIRE_DATA = os.environ.get("DIGITS_REQUIRE_DATA") == "1"
 
 # benchmarks/realwindow.py (the X server and the player driver) is shared with the benchmarks,
 # which import it as a sibling module; it is not part of the installed package.
@@ -22,21 +30,29 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def _data(name: str) -> Path:
+    try:
+        return datasets.require(name)
+    except datasets.DataError as e:
+        pytest.skip(str(e))  # the message names `digits-data NAME`
+
+
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
-    """The canonical MNIST .npz: $DIGITS_MNIST or ../shared/data/mnist.npz."""
-    path = Path(os.environ.get("DIGITS_MNIST", SHARED / "mnist.npz"))
-    if not path.exists():
-        pytest.skip(f"MNIST not found at {path} (set DIGITS_MNIST)")
-    return path
+    """MNIST .npz: $DIGITS_MNIST, the digits-data folder or ../shared/data/mnist.npz."""
+    return _data("mnist")
 
 
 @pytest.fixture(scope="session")
 def pen_path() -> Path:
-    path = SHARED / "pendigits-orig.tra"
-    if not path.exists():
-        pytest.skip(f"pen digits not found at {path}")
-    return path
+    """UCI pen trajectories: $DIGITS_PEN, the digits-data folder or ../shared/data."""
+    return _data("pen")
+
+
+@pytest.fixture(scope="session")
+def unipen_path() -> Path:
+    """UNIPEN 1a JSON lines: $DIGITS_UNIPEN, the digits-data folder or ../shared/data."""
+    return _data("unipen")
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +75,23 @@ def mnist_small_npz(mnist_small, tmp_path_factory) -> Path:
 def one_drawing() -> dict:
     """A single vertical stroke: a "1"."""
     return json.loads((TEST_DATA / "one.json").read_text())
+
+
+def _required(report) -> None:
+    """Under DIGITS_REQUIRE_DATA=1, a skip becomes a failure that says what was missing."""
+    if REQUIRE_DATA and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"DIGITS_REQUIRE_DATA=1 and this test would skip: {reason.removeprefix('Skipped: ')}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _required(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield  # a module-level importorskip skips the whole file at collection
+    _required(outcome.get_result())

@@ -1,10 +1,8 @@
 """MNIST for `digits-train`.
 
-The digits come from the first of these that is given:
-
-1. the path passed to `load_mnist` (the CLI's --data),
-2. the DIGITS_MNIST environment variable,
-3. `keras.datasets.mnist.load_data()`, which downloads into Keras' cache.
+The digits come from the path passed to `load_mnist` (the CLI's --data), else from where
+`training.datasets` finds mnist.npz: $DIGITS_MNIST, the digits-data folder, ../shared/data
+of a source checkout. Nowhere: a DataError that says to run `digits-data`.
 
 A path is either a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder with
 the four official IDX files, gzipped or not. Whatever the source, the arrays come back in
@@ -14,8 +12,8 @@ Anything else is refused with a DataError, whose message is one line naming the 
 the problem: the CLI prints it and exits 2. Stopping at once is kinder than training for
 an hour on a half-read file, or on labels that are one-hot, or pixels already scaled.
 
-No TensorFlow here unless we have to download: reading a local file should neither pay
-the seconds it takes to import nor need it installed.
+No TensorFlow here: reading a local file should neither pay the seconds it takes to import
+nor need it installed.
 """
 
 from __future__ import annotations
@@ -23,13 +21,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
-import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-ENV_VAR = "DIGITS_MNIST"
+from training import datasets
+from training.datasets import DataError
+
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 # An IDX file starts with two zero bytes, the element type (0x08: unsigned byte) and the
@@ -46,24 +45,12 @@ IDX_NAMES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 
-FIX_HINT = f"pass --data PATH or set {ENV_VAR} to a local mnist.npz or a folder of the four MNIST IDX files"
-
-
-class DataError(ValueError):
-    """MNIST data that cannot be used. The message is one line: the file, then what is wrong."""
-
-    def __init__(self, message: str):
-        # The CLI prints the message as its last word, and texts from zlib, zipfile or
-        # urllib that end up in it sometimes carry newlines of their own.
-        super().__init__(" ".join(line.strip() for line in str(message).splitlines() if line.strip()))
 
 
 def load_mnist(source: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_train, y_train, x_test, y_test) from `source`, $DIGITS_MNIST, or Keras' download."""
+    """(x_train, y_train, x_test, y_test) from `source`, else from where digits-data put it."""
     path = _resolve(source)
-    if path is None:
-        arrays, files = _download()
-    elif path.is_dir():
+    if path.is_dir():
         files = _find_idx_files(path)
         arrays = {
             key: _read_idx(file, IDX_IMAGES_MAGIC if key.startswith("x") else IDX_LABELS_MAGIC)
@@ -78,8 +65,6 @@ def load_mnist(source: str | Path | None = None) -> tuple[np.ndarray, np.ndarray
 def data_files(source: str | Path | None = None) -> list[Path]:
     """The files `load_mnist(source)` reads, to record their sha256 next to the model."""
     path = _resolve(source)
-    if path is None:
-        return [_keras_cache()]
     if path.is_dir():
         return list(_find_idx_files(path).values())
     return [path]
@@ -97,41 +82,14 @@ def sha256(path: str | Path) -> str:
 # -- where the data is --------------------------------------------------------------------
 
 
-def _resolve(source: str | Path | None) -> Path | None:
-    """The path to read, or None for Keras' download. An empty DIGITS_MNIST counts as unset,
-    as `DIGITS_MNIST= digits-train` is how one unsets it for a single command."""
-    origin = ""
-    if source is None and os.environ.get(ENV_VAR):
-        source, origin = os.environ[ENV_VAR], f" (from ${ENV_VAR})"
+def _resolve(source: str | Path | None) -> Path:
+    """The path to read: `source`, else the data set `mnist` as training.datasets finds it."""
     if source is None:
-        return None
+        return datasets.require("mnist")
     path = Path(source).expanduser()
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder{origin}")
+        raise DataError(f"{path}: no such file or folder")
     return path
-
-
-def _keras_cache() -> Path:
-    """Where keras.datasets.mnist.load_data() keeps its download. This repeats what
-    keras.utils.get_file does, because importing Keras only to ask would cost seconds."""
-    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
-    if not os.access(home, os.W_OK):
-        home = Path("/tmp/.keras")
-    return home / "datasets" / "mnist.npz"
-
-
-def _download() -> tuple[dict[str, np.ndarray], dict[str, Path]]:
-    cache = _keras_cache()
-    try:
-        import keras  # brings TensorFlow with it: only here, never at module level
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except ImportError as e:
-        raise DataError(f"{cache}: cannot download MNIST without Keras ({e}); {FIX_HINT}") from e
-    except Exception as e:  # urllib, socket, a hash mismatch: whatever it is, the user's fix is the same
-        raise DataError(f"{cache}: keras.datasets.mnist.load_data() failed ({e}); {FIX_HINT}") from e
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return arrays, dict.fromkeys(KEYS, cache)
 
 
 # -- reading -------------------------------------------------------------------------------

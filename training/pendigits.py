@@ -14,8 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from player.preprocess import PEN_WIDTH, digits_to_images
+from training import datasets
 
-DEFAULT_PEN = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pendigits-orig.tra"
+# where the pen digits are found ($DIGITS_PEN, the digits-data folder, ../shared/data), else where
+# `digits-data pen` puts them; training.datasets.require("pen") says how to get them
+DEFAULT_PEN = datasets.find("pen") or datasets.candidates("pen")[0]
 VALIDATION_WRITERS = (3, 8, 13, 18, 23, 28)  # whole writers held out: what a new user sees (we tune on them)
 FINAL_WRITERS = (5, 10, 20, 30)  # held out too, and looked at only to report
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from player.errors import first_line
 from player.preprocess import PREPROCESS_VERSION
-from training import pendigits, unipen
+from training import datasets, pendigits, unipen
 from training.data import DataError, sha256
 from training.prepare import EVAL_TITLES, NOT_A_DIGIT, Data, prepare_data
 
@@ -71,9 +71,10 @@ def parse_args(argv=None) -> Config:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--data", help="MNIST .npz (Keras layout) or folder of IDX files; default $DIGITS_MNIST, "
                                   "else keras.datasets.mnist.load_data()")
-    p.add_argument("--pen", help=f"UNIPEN pen digits to train on (default {pendigits.DEFAULT_PEN} when present)")
-    p.add_argument("--unipen", help=f"UNIPEN 1a pen digits, JSON lines (default {unipen.DEFAULT_UNIPEN} when "
-                                    "present)")
+    p.add_argument("--pen", help="pendigits trajectories (UNIPEN format) to train on (default: $DIGITS_PEN, else "
+                                 "what digits-data fetched)")
+    p.add_argument("--unipen", help="UNIPEN 1a pen digits, JSON lines (default: $DIGITS_UNIPEN, else what "
+                                    "digits-data fetched)")
     p.add_argument("--no-pen", action="store_true", help="train on MNIST only (no pen digits, no 'not a digit')")
     p.add_argument("--extra", action="append", default=[], metavar="DIR",
                    help="folder of corrected drawings saved by the player (stroke JSON with a label); repeatable")
@@ -96,12 +97,11 @@ def parse_args(argv=None) -> Config:
         p.error("--epochs and --batch-size must be at least 1")
     with_pen = not args.no_pen and args.arch != "tutorial"
 
-    def pen_path(given, default):
-        path = given or (default if default.exists() else None)
-        return Path(path) if with_pen and path else None
+    def pen_path(given, name):  # no silent fallback to less data: missing data is an error naming digits-data
+        return (Path(given) if given else datasets.require(name)) if with_pen else None
 
-    return Config(data=args.data, pen=pen_path(args.pen, pendigits.DEFAULT_PEN),
-                  unipen=pen_path(args.unipen, unipen.DEFAULT_UNIPEN), extra=tuple(args.extra),
+    return Config(data=args.data, pen=pen_path(args.pen, "pen"),
+                  unipen=pen_path(args.unipen, "unipen"), extra=tuple(args.extra),
                   from_model=args.from_model, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, seed=args.seed, out=args.out, h5=args.h5, quick=args.quick, resume=args.resume,
                   force=args.force, command="digits-train " + shlex.join(sys.argv[1:] if argv is None else argv))
@@ -376,7 +376,11 @@ def write_outputs(model, metrics: dict, out: Path, *, force: bool, h5: bool) -> 
 
 
 def main(argv=None) -> int:
-    config = parse_args(argv)
+    try:
+        config = parse_args(argv)
+    except DataError as e:  # pen data missing: one line naming digits-data
+        print(f"digits-train: {e}", file=sys.stderr)
+        return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
     try:
         import tensorflow  # noqa: F401

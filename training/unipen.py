@@ -18,9 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from training import datasets
 from training.pendigits import PenDataError, PenDigit
 
-DEFAULT_UNIPEN = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "unipen-1a.jsonl.gz"
+# where UNIPEN 1a is found ($DIGITS_UNIPEN, the digits-data folder, ../shared/data), else where
+# `digits-data unipen` puts it
+DEFAULT_UNIPEN = datasets.find("unipen") or datasets.candidates("unipen")[0]
 # Held-out institutions. VALIDATION is the one we tune on (thresholds, recipe); FINAL is looked
 # at only to report. Both keep whole labs out of training; the big labs (syn, apb, val, gmd, app)
 # train, so slashed zeros (gmd) and flagged ones are learned, and uqb's slashed zeros test them.

@@ -1,4 +1,4 @@
-"""training.data: MNIST from a Keras .npz, a folder of IDX files, $DIGITS_MNIST or Keras' download,
+"""training.data: MNIST from a Keras .npz, a folder of IDX files, $DIGITS_MNIST or the digits-data folder,
 and a one-line DataError naming the file for everything that is not MNIST."""
 
 import gzip
@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import types
 import zipfile
 from pathlib import Path
 
@@ -152,35 +151,20 @@ def test_env_var_missing_file(monkeypatch, tmp_path):
     data_error(None, missing, "DIGITS_MNIST")
 
 
-def fake_keras(load_data) -> types.ModuleType:
-    keras = types.ModuleType("keras")
-    keras.datasets = types.SimpleNamespace(mnist=types.SimpleNamespace(load_data=load_data))
-    return keras
-
-
-def test_download_is_the_last_resort(monkeypatch, tiny):
+def test_found_where_digits_data_puts_it(monkeypatch, tmp_path, mnist_small_npz, mnist_small):
     monkeypatch.delenv("DIGITS_MNIST", raising=False)
-    x_train, y_train, x_test, y_test = tiny
-    monkeypatch.setitem(sys.modules, "keras", fake_keras(lambda: ((x_train, y_train), (x_test, y_test))))
-    assert_same(load_mnist(), tiny)
+    monkeypatch.setenv("DIGITS_DATA", str(tmp_path))
+    (tmp_path / "mnist.npz").write_bytes(mnist_small_npz.read_bytes())
+    assert data_files() == [tmp_path / "mnist.npz"]
+    assert_same(load_mnist(), mnist_small)
 
 
-def test_download_failure(monkeypatch, tmp_path):
-    def offline():
-        raise Exception("URL fetch failure on https://example/mnist.npz: None --\n[Errno -2] Name not known")
-
+def test_nowhere_names_digits_data(monkeypatch, tmp_path):
+    """No --data, no $DIGITS_MNIST, nothing fetched, no source checkout: one line saying what to run."""
     monkeypatch.delenv("DIGITS_MNIST", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setitem(sys.modules, "keras", fake_keras(offline))
-    cache = tmp_path / "datasets" / "mnist.npz"
-    assert data_files() == [cache]
-    data_error(None, cache, "Name not known", "--data", "DIGITS_MNIST")
-
-
-def test_download_without_keras(monkeypatch):
-    monkeypatch.delenv("DIGITS_MNIST", raising=False)
-    monkeypatch.setitem(sys.modules, "keras", None)  # makes `import keras` fail
-    assert "--data" in data_error(None, "mnist.npz", "Keras")
+    monkeypatch.setenv("DIGITS_DATA", str(tmp_path))
+    monkeypatch.setattr("training.datasets.CHECKOUT_DATA", None)
+    data_error(None, tmp_path, "mnist.npz not found", "digits-data mnist", "DIGITS_MNIST")
 
 
 def test_no_tensorflow_on_import():
