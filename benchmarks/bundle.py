@@ -31,7 +31,6 @@ import startup
 
 SIZE_GOAL = 150e6  # bytes, unpacked
 READY_GOAL = 0.5  # seconds to a window ready to draw in
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni")
 
 
 def parse_args(argv=None):
@@ -59,23 +58,13 @@ def parse_args(argv=None):
     return args
 
 
-def cpu_features() -> str:
-    try:
-        flags = next(set(line.split(":", 1)[1].split()) for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return "CPU flags unknown"
-    return (" ".join(f for f in CPU_FLAGS if f in flags) or "-") + \
-        "; without " + (" ".join(f for f in CPU_FLAGS if f not in flags) or "-")
-
-
 def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    at_start = f"{common.machine()}; CPU flags {cpu_features()}"
+    at_start = common.machine()  # names the CPU's vector instruction sets
     with tempfile.TemporaryDirectory(prefix="digits-bundle-") as tmp:
         tmp = Path(tmp)
         if args.bundle.is_dir():
