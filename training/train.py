@@ -100,6 +100,9 @@ def parse_args(argv=None) -> Config:
     def pen_path(given, name):  # no silent fallback to less data: missing data is an error naming digits-data
         return (Path(given) if given else datasets.require(name)) if with_pen else None
 
+    if args.data is None:
+        datasets.require("mnist")  # said first: without MNIST nothing else matters
+
     return Config(data=args.data, pen=pen_path(args.pen, "pen"),
                   unipen=pen_path(args.unipen, "unipen"), extra=tuple(args.extra),
                   from_model=args.from_model, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,

@@ -30,7 +30,9 @@ def test_quick_run_writes_every_output(quick_run):
     for name in ("digits.keras", "digits.h5", "metrics.json", "checkpoints/last.keras", "checkpoints/best.keras"):
         assert (quick_run / name).stat().st_size > 0, name
     pngs = {p.name for p in (quick_run / "report").glob("*.png")}
-    assert pngs == {"learning_curves.png", "confusion_matrix.png", "mnist_errors.png", "pen_val_errors.png"}
+    # one error grid per held-out set of digits (the non-digit set has no digit to get wrong)
+    assert pngs == {"learning_curves.png", "confusion_matrix.png", "mnist_errors.png", "pen_val_errors.png",
+                    "pen_final_errors.png", "unipen_val_errors.png", "unipen_final_errors.png"}
     for png in (quick_run / "report").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -42,7 +44,9 @@ def test_metrics_say_how_the_model_was_made(quick_run, mnist_small_npz, pen_path
     assert 0.0 <= m["mnist_test_accuracy"] <= 1.0 and set(m["mnist_test_per_class"]) == {str(k) for k in range(10)}
     assert m["mnist_test_count"] == 500
     assert m["pen_val_accuracy"] is not None and m["pen_val_count"] > 0
-    assert set(m["train_images"]) == {"mnist", "pen"}
+    assert set(m["train_images"]) == {"mnist", "pen", "unipen", "not_digit"}
+    assert m["outputs"] == ["probabilities", "not_digit", "features"]
+    assert {"pen_final_accuracy", "unipen_val_accuracy", "unipen_final_accuracy", "not_digit_val_caught"} <= set(m)
     files = {Path(name).resolve(): digest for name, digest in m["data_files"].items()}
     assert files[mnist_small_npz.resolve()] == sha256(mnist_small_npz)
     assert files[pen_path.resolve()] == sha256(pen_path)
@@ -57,7 +61,8 @@ def test_augmentation_stays_out_of_the_saved_model(quick_run, mnist_small):
     model = keras.models.load_model(quick_run / "digits.keras")
     assert not [layer.name for layer in model.layers if "random" in type(layer).__name__.lower()]
     x = mnist_small[2][:32].astype("float32")[..., None] / 255.0
-    np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
+    for first, again in zip(model.predict(x, verbose=0), model.predict(x, verbose=0), strict=True):
+        np.testing.assert_array_equal(first, again)
     augment = build_augmenter(seed=3)
     np.testing.assert_array_equal(np.asarray(augment(x, training=False)), x)
     assert np.abs(np.asarray(augment(x, training=True)) - x).max() > 0.1
