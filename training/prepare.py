@@ -31,6 +31,7 @@ NONDIGITS = 12000  # 'not a digit' training examples: fragments, merged pairs, m
 EXTRA_COPIES = 20  # a user's corrections are few; repeat them so a few epochs learn them
 QUICK_IMAGES = 3000
 QUICK_PEN = 600  # pen digits per source in a --quick run (300 per held-out set)
+MIN_TRAIN_IMAGES = 100  # fewer is a wrong file, not a training set (and leaves nothing to hold out)
 
 # what each evaluation set is, in the printed summary and the report's titles
 EVAL_TITLES = {
@@ -96,6 +97,9 @@ def prepare_data(config) -> Data:
     if config.quick:
         x_train, y_train = x_train[:QUICK_IMAGES], y_train[:QUICK_IMAGES]
         x_test, y_test = x_test[:1000], y_test[:1000]
+    if len(x_train) < MIN_TRAIN_IMAGES or not len(x_test):
+        raise DataError(f"{files[0]}: too little data to train on: {len(x_train)} training and {len(x_test)} test "
+                        f"images (at least {MIN_TRAIN_IMAGES} and 1)")
     parts = {"mnist": (x_train.astype(np.float32) / 255.0, y_train)}
     evals = {}
 

@@ -28,7 +28,7 @@ import numpy as np
 from player.errors import first_line
 from player.preprocess import PREPROCESS_VERSION
 from training import datasets, pendigits, unipen
-from training.data import DataError, sha256
+from training.data import DataError, data_files, sha256
 from training.prepare import EVAL_TITLES, NOT_A_DIGIT, Data, prepare_data
 
 # defaults, all overridable from the command line
@@ -61,6 +61,19 @@ class Config:
     resume: bool = False
     force: bool = False
     command: str = "digits-train"  # as typed, for metrics.json and the --resume hint
+
+    def settings(self) -> dict:
+        """What makes two runs the same run: --resume continues only a checkpoint with these."""
+        def resolved(path):
+            return str(Path(path).resolve()) if path else None
+
+        return {
+            "data": [str(f.resolve()) for f in data_files(self.data)],
+            "pen": resolved(self.pen), "unipen": resolved(self.unipen),
+            "extra": [resolved(f) for f in self.extra], "from_model": resolved(self.from_model),
+            "arch": self.arch, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+            "seed": self.seed, "quick": self.quick,
+        }
 
 
 def parse_args(argv=None) -> Config:
@@ -117,13 +130,11 @@ def new_model(arch: str, from_model: str | None, lr: float, epochs: int, steps_p
     """A compiled model for a new run: the weights of `from_model`, or a fresh `arch` network."""
     import keras
 
+    from training.checkpoint import load_keras
     from training.model import build_model, build_tutorial_model
 
     if from_model:
-        try:
-            model = keras.models.load_model(from_model)
-        except Exception as e:  # keras raises many types for a bad file
-            raise DataError(f"{from_model}: cannot load Keras model ({first_line(e)})") from None
+        model = load_keras(from_model)
     else:
         model = build_tutorial_model() if arch == "tutorial" else build_model()
     if arch == "tutorial":
@@ -285,97 +296,87 @@ def train(config: Config) -> int:
     import keras
     import tensorflow as tf
 
-    from training.checkpoint import Checkpoint, RunState, resume
+    from training import outputs
+    from training.checkpoint import Checkpoint, RunState, load_keras, resumable_state
     from training.model import OUTPUT_NAMES, recalibrate_batch_norm, shipped_model
 
+    ckpt_dir, out = config.out / "checkpoints", config.out
+    if config.resume:  # refuse at once, not after minutes of preparing data
+        state = resumable_state(ckpt_dir, config.settings())
     keras.utils.set_random_seed(config.seed)
     data = prepare_data(config)
     print(f"training on {len(data.x)} images {data.counts}, evaluating on "
           f"{ {name: len(y) for name, (_, y) in data.evals.items()} }")
 
-    ckpt_dir = config.out / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
     gpus = tf.config.list_logical_devices("GPU")
     strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     with strategy.scope():
         if config.resume:
-            model, state = resume(ckpt_dir)
+            model = load_keras(ckpt_dir / "last.keras", "checkpoint")
             print(f"resuming from epoch {state.epoch} of {config.epochs}")
         else:
             steps_per_epoch = -(-len(data.x) // config.batch_size)
             model = new_model(config.arch, config.from_model, config.lr, config.epochs, steps_per_epoch)
-            state = RunState()
+            state = RunState(config.settings())
     checkpoint = Checkpoint(ckpt_dir, state)
+    untouched = f"{out}'s model, metrics and report are as they were"
+    resume_command = config.command if config.resume else f"{config.command} --resume"
 
-    t0 = time.time()
+    t0, trained_before = time.time(), state.train_seconds
     try:
+        if not config.resume:
+            checkpoint.start()
         fit(model, data, checkpoint, epochs=config.epochs, initial_epoch=state.epoch, batch_size=config.batch_size,
             seed=config.seed, arch=config.arch)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: checkpoints kept in {ckpt_dir} (best: {checkpoint.best_model.name}); "
-              f"continue with: {config.command} --resume", file=sys.stderr)
+        if state.epoch == 0:
+            print(f"\ninterrupted before the first epoch finished: nothing to resume; {untouched}", file=sys.stderr)
+        else:
+            print(f"\ninterrupted: {state.epoch} of {config.epochs} epochs checkpointed in {ckpt_dir} (best: "
+                  f"{checkpoint.best_model.name}); continue with: {resume_command}; {untouched}", file=sys.stderr)
         return 130
-    # fit() has copied the averaged weights into the model (optimizer.finalize_variable_values); the
-    # epoch-by-epoch validation above is of the raw weights. Checkpoints keep the raw weights with
-    # their average inside the optimizer state, so --resume carries on exactly.
-    if config.arch != "tutorial":
-        recalibrate_batch_norm(model, calibration_images(data.x, config.seed))
-    train_seconds = state.train_seconds + time.time() - t0
-    print(f"trained in {train_seconds:.0f} s")
 
-    # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
-    # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
-    if config.arch != "tutorial":
-        model = shipped_model(model)  # [probabilities, not_digit, features]: what we save and export
-    scores, probs = evaluate(model, data.test, data.evals)
-    outputs = ["probabilities"] if config.arch == "tutorial" else list(OUTPUT_NAMES)
-    metrics = run_metrics(config, data, scores, checkpoint.state.history, train_seconds, outputs)
-    metrics_file = write_outputs(model, metrics, config.out, force=config.force,
-                                 h5=config.h5 and config.arch != "tutorial")
-    # a run that did not replace the model gets its own report folder: report/ matches the model
-    replaced = metrics_file == config.out / "metrics.json"
-    report_dir = config.out / ("report" if replaced else f"report-{Path(metrics['model']).stem}")
-    write_report(report_dir, checkpoint.state.history, data, probs, scores["mnist_test_accuracy"])
-    print(f"wrote {config.out}/: {metrics['model']}, {metrics_file.name}, {report_dir.name}/")
+    try:
+        # fit() has copied the averaged weights into the model (optimizer.finalize_variable_values); the
+        # epoch-by-epoch validation above is of the raw weights. Checkpoints keep the raw weights with
+        # their average inside the optimizer state, so --resume carries on exactly.
+        if config.arch != "tutorial":
+            recalibrate_batch_norm(model, calibration_images(data.x, config.seed))
+        train_seconds = trained_before + time.time() - t0
+        print(f"trained in {train_seconds:.0f} s")
+
+        # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
+        # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
+        if config.arch != "tutorial":
+            model = shipped_model(model)  # [probabilities, not_digit, features]: what we save and export
+        scores, probs = evaluate(model, data.test, data.evals)
+        output_names = ["probabilities"] if config.arch == "tutorial" else list(OUTPUT_NAMES)
+        metrics = run_metrics(config, data, scores, state.history, train_seconds, output_names)
+        plan = outputs.plan(out, metrics, force=config.force)
+        metrics["model"] = plan.model
+        # everything is written beside the outputs first, then swapped in at once
+        with outputs.staging(out) as staged:
+            model.save(staged / plan.model)
+            if config.h5 and config.arch != "tutorial":
+                model.save(staged / "digits.h5")
+            (staged / plan.metrics).write_text(json.dumps(metrics, indent=2) + "\n")
+            write_report(staged / plan.report, state.history, data, probs, scores["mnist_test_accuracy"])
+            interrupted = outputs.swap(staged, out)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after training, before writing: {untouched}; the {state.epoch} epochs are "
+              f"checkpointed in {ckpt_dir}: {resume_command} evaluates and writes them", file=sys.stderr)
+        return 130
+    except OSError as e:
+        raise DataError(f"{e.filename or out}: cannot write the outputs ({e.strerror or first_line(e)}); "
+                        f"{untouched}") from None
+    if plan.message:
+        print(plan.message)
+    print(f"wrote {out}/: {plan.model}, {plan.metrics}, {plan.report}/")
+    if interrupted:
+        print("\ninterrupted while the outputs were being swapped in: that was finished first, so they are "
+              "this run's, complete", file=sys.stderr)
+        return 130
     return 0
-
-
-def _score(m: dict) -> tuple[float, float]:
-    return (m.get("mnist_test_accuracy") or 0.0, m.get("pen_val_accuracy") or 0.0)
-
-
-def write_outputs(model, metrics: dict, out: Path, *, force: bool, h5: bool) -> Path:
-    """Write the model and metrics.json; never silently replace a better model.
-    Returns the metrics file written: <model>.metrics.json beside a kept better model."""
-    name = metrics["model"]
-    old_metrics_file = out / "metrics.json"
-    if (out / name).exists() and old_metrics_file.exists():
-        try:
-            old = json.loads(old_metrics_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            old = {}
-        # a model with other outputs is another interface, not a better or worse one of the same
-        comparable = (old.get("mnist_test_count"), old.get("outputs", ["probabilities"])) == (
-            metrics["mnist_test_count"], metrics["outputs"])
-        if comparable and _score(old) > _score(metrics) and not force:
-            kept = name
-            name = f"{Path(name).stem}-{datetime.now():%Y%m%d-%H%M%S}{Path(name).suffix}"
-            metrics["model"] = name
-            print(f"kept {out / kept}: it is better (MNIST test, pen) {_score(old)} > {_score(metrics)}; "
-                  f"this run saved as {out / name} (--force replaces)")
-            model.save(out / name)
-            kept_metrics = out / f"{Path(name).stem}.metrics.json"
-            kept_metrics.write_text(json.dumps(metrics, indent=2) + "\n")
-            return kept_metrics
-        print(f"replacing {out / name} (MNIST test {old.get('mnist_test_accuracy')} -> "
-              f"{metrics['mnist_test_accuracy']}, pen {old.get('pen_val_accuracy')} -> {metrics['pen_val_accuracy']})")
-    tmp = out / f".{name}.tmp{Path(name).suffix}"
-    model.save(tmp)
-    os.replace(tmp, out / name)
-    if h5:
-        model.save(out / "digits.h5")
-    old_metrics_file.write_text(json.dumps(metrics, indent=2) + "\n")
-    return old_metrics_file
 
 
 def main(argv=None) -> int:
@@ -390,6 +391,9 @@ def main(argv=None) -> int:
     except ImportError:
         print("digits-train needs TensorFlow: pip install 'digits[train]'", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted while TensorFlow was loading; nothing written", file=sys.stderr)
+        return 130
     try:
         return train(config)
     except DataError as e:
