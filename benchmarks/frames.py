@@ -133,8 +133,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    at_start = common.machine()
-    print(f"machine: {at_start}\n", flush=True)  # machine() names the CPU's vector instruction sets
+    at_start, load_start = common.machine(), os.getloadavg()[0]
+    print(f"machine: {at_start}\n", flush=True)  # machine() names the CPU's vector features too
     rows, notes, met = [], [], True
     buckets = [b for b in BUCKETS if b < args.points] + [args.points]
     for strokes in args.strokes:
@@ -155,7 +155,9 @@ def main(argv=None) -> int:
             notes.append(f"{strokes} stroke(s), live {'on' if live else 'off'}: {answers} answers shown; "
                          f"undo with {args.points:,} points on the canvas (all ink drawn again): {common.ms(undo)}")
             print(common.table(HEADERS, rows[-len(buckets):]), flush=True)
-    body = (f"frame times of App.step under SDL dummy, {POINTS_PER_FRAME} points a frame, "
+    body = (f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} "
+            "cores (other work on the machine shows in the wall times, not in the CPU columns)\n\n"
+            f"frame times of App.step under SDL dummy, {POINTS_PER_FRAME} points a frame, "
             f"paced at 60 frames a second; target with live on: p95 <= {TARGET_P95 * 1e3:.1f} ms and worst <= "
             f"{TARGET_WORST * 1e3:.0f} ms at every amount of ink:\n\n"
             + common.table(HEADERS, rows)

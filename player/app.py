@@ -9,9 +9,10 @@ The main loop is the usual three steps, once per frame (App.step):
     draw()           the Board -> pixels (player/view.py)
 
 The rooms: player/board.py holds the state (no pygame: the tests drive it without a window),
-player/view.py the pixels, player/session.py the model loader, the --events stream and saving;
-this module the loop, the keys and the command line. App.step() runs one frame so the tests
-can feed it synthetic pygame events.
+player/view.py the pixels (player/ink.py the drawing's), player/session.py the threads that
+load the model and read the drawing, the --events stream and saving; this module the loop,
+the keys and the command line. App.step() runs one frame so the tests can feed it synthetic
+pygame events.
 
 Exit status: 0; 2 when the model cannot be loaded (the window says why, and stays open until
 the user has read it and quits; --events also gets an "error" event at once), FILE.json is
@@ -93,7 +94,6 @@ DEFAULT_SIZE = (1000, 640)
 LIVE_INTERVAL = 0.25  # seconds between live recognitions while the pen moves: enough to feel live, cheap on CPU
 FPS = 60
 WINDOW_TITLE = "digits"
-PICTURE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # PNG JPEG GIF BMP TIFF
 
 # the number row and the keypad (whose codes are not in digit order: SDL puts KP_0 after KP_9)
 DIGIT_KEYS = {getattr(pygame, f"K_{prefix}{d}"): str(d) for d in range(10) for prefix in ("", "KP")}
@@ -437,16 +437,6 @@ def _brush(text: str) -> float:
     return value
 
 
-def is_picture(path: str) -> bool:
-    """Whether the file starts like an image file (PNG, JPEG, GIF, BMP, TIFF, WebP)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-    except OSError:
-        return False
-    return head.startswith(PICTURE_MAGIC) or (head[:4] == b"RIFF" and head[8:] == b"WEBP")
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="digits-player", description="Draw a digit or a number, press Enter, read it.")
     p.add_argument("drawing", nargs="?", metavar="FILE.json", help="open a saved stroke drawing and read it")
@@ -475,8 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             drawing = load_drawing(args.drawing)
         except DrawingError as e:
-            warn(f"{args.drawing}: a picture, not a stroke drawing: digits-predict reads pictures "
-                 f"(digits-player opens the .json drawings it saves)" if is_picture(args.drawing) else str(e))
+            warn(str(e))
             return 2
     options = Options(model=args.model, threshold=args.threshold, brush=args.brush, size=args.size,
                       events=args.events, save_dir=args.save_dir, corrections_dir=args.corrections_dir,

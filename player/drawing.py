@@ -26,6 +26,8 @@ MAX_BYTES = 8_000_000  # a drawing file; checked before it is parsed
 MAX_STROKES = 1_000
 MAX_POINTS = 100_000  # all strokes together
 
+PICTURE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # PNG JPEG GIF BMP TIFF
+
 
 class DrawingError(ValueError):
     """A drawing file that cannot be used; the message is one line naming the file."""
@@ -145,7 +147,15 @@ def load_drawing(path: str | Path) -> Drawing:
     try:
         return decode_drawing(data)
     except ValueError as e:
+        if is_picture(data):
+            raise DrawingError(f"{path}: a picture, not a stroke drawing (.json): digits-predict reads "
+                               "pictures") from None
         raise DrawingError(f"{path}: {e}") from None
+
+
+def is_picture(data: bytes) -> bool:
+    """Whether the bytes start like an image file: PNG, JPEG, GIF, BMP, TIFF or WebP."""
+    return data.startswith(PICTURE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def read_at_most(path: Path, limit: int) -> bytes:

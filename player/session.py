@@ -17,7 +17,7 @@ from pathlib import Path
 from player.board import Board, Box
 from player.drawing import save_new
 from player.errors import first_line
-from player.view import png_bytes, render_ink
+from player.ink import png_bytes, render_ink
 
 
 class ModelLoader:

@@ -117,7 +117,7 @@ def test_load_rejects_with_one_line_naming_the_file(tmp_path, case):
         (b'{"canvas": [400, 300], "strokes": []', "not JSON"),
         (b"canvas: [400, 300]\nstrokes: []\n", "not JSON"),
         (b"\xff\xfe\x00\x80 binary", "not JSON"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "not JSON"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "a picture, not a stroke drawing (.json): digits-predict reads pictures"),
     ],
     ids=["empty", "brace", "truncated", "yaml", "binary", "png"],
 )

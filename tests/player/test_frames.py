@@ -9,12 +9,12 @@ import pygame
 import pytest
 
 import player.preprocess
-from player import view
+from player import ink
 from player.app import App, Options
 from player.board import Board
+from player.ink import Ink
 from player.model import Model
 from player.session import EventLog, ModelLoader, Reader
-from player.view import Ink
 
 
 class GatedModel:
@@ -103,8 +103,8 @@ def test_a_frame_draws_only_the_new_points(app, monkeypatch):
     stroke_events(app, [(100 + i, 100 + (i % 40)) for i in range(0, 400, 2)], up=False)
     app.step()
     drawn = []
-    real = view.draw_stroke
-    monkeypatch.setattr(view, "draw_stroke", lambda surface, stroke, *a, **k: (drawn.append(len(stroke)),
+    real = ink.draw_stroke
+    monkeypatch.setattr(ink, "draw_stroke", lambda surface, stroke, *a, **k: (drawn.append(len(stroke)),
                                                                                real(surface, stroke, *a, **k)))
     pen(app, pygame.MOUSEMOTION, 500, 136)
     app.step()
