@@ -5,7 +5,7 @@ tutorial's model_Mnist.h5 for reference). Drawn digits: the pen digits of the va
 (training.pendigits.split_writers: writers the model never saw), each made into a player drawing
 (training.pen_drawings: centred on a fixed canvas, or anywhere as people draw), then prepared
 two ways for the SAME model (ours, ONNX fp32): our preprocessing (player.preprocess.strokes_to_image,
-and the player's whole path strokes_to_digits, which must also find exactly one digit), and the
+and the player's whole path Model.read_strokes, which must also find exactly one digit), and the
 tutorial's: ink drawn black on a white canvas with the brush, the WHOLE canvas resized to 28x28
 and inverted. The tutorial's own model with the tutorial's preprocessing is the baseline we
 claim a margin over.
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
         one = [len(r.digits) == 1 for r in readings]
         results = {("ours (ONNX fp32)", "ours: strokes_to_image"): hits(ours.predict, ours_images)}
         whole = sum(r.digits == str(label) for r, label in zip(readings, labels, strict=True))
-        results[("ours (ONNX fp32)", "ours: player path, strokes_to_digits")] = int(whole)
+        results[("ours (ONNX fp32)", "ours: player path, Model.read_strokes")] = int(whole)
         results[("ours (ONNX fp32)", "tutorial: whole canvas -> 28x28")] = hits(ours.predict, tutorial_images)
         if tut is not None:
             results[("tutorial's model", "ours: strokes_to_image")] = hits(tut, ours_images)

@@ -7,9 +7,11 @@ it puts the repository root there too, so the checkout's `player` and `training`
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 from datetime import datetime
 from importlib import metadata
@@ -102,6 +104,34 @@ def record(script: str, body: str, libraries: list[str], args: argparse.Namespac
     with RESULTS.open("a") as f:
         f.write(f"\n## {datetime.now():%Y-%m-%d %H:%M} {script}\n\n{header}\n{body.rstrip()}\n")
     print(f"appended to {RESULTS}")
+
+
+def digits_predict(paths: list[Path], model: Path, threshold: float = 0.0, root: Path = ROOT,
+                   batch_files: int = 500) -> dict[str, dict]:
+    """`python -m player.predict --json` from checkout `root` (the real command line) over all
+    files, batch_files per process: file -> its JSON result ({"digits", ...} or {"error"}).
+    RuntimeError (one line) when digits-predict itself fails."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    results = {}
+    for i in range(0, len(paths), batch_files):
+        command = [sys.executable, "-m", "player.predict", "--json", "--threshold", str(threshold), "--model",
+                   str(model), *map(str, paths[i : i + batch_files])]
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        if done.returncode not in (0, 1):
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1][:500]
+            raise RuntimeError(f"digits-predict from {root} exited with {done.returncode}: {last}")
+        for line in done.stdout.splitlines():
+            result = json.loads(line)
+            results[result["file"]] = result
+    return results
+
+
+def write_drawings(drawings: list[dict], folder: Path, prefix: str) -> list[Path]:
+    """Drawings as the player saves them (stroke JSON), PREFIX-00000.json on: what digits-predict reads."""
+    paths = [folder / f"{prefix}-{i:05d}.json" for i in range(len(drawings))]
+    for path, drawing in zip(paths, drawings, strict=True):
+        path.write_text(json.dumps(drawing))
+    return paths
 
 
 def pct(hits: int, n: int) -> str:

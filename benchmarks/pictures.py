@@ -16,9 +16,6 @@ another checkout (e.g. the main branch) on the same files. Fixed seed.
 from __future__ import annotations
 
 import io
-import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -120,22 +117,6 @@ def write_pictures(x_test, y_test, folder: Path, singles: int, pairs: int, seed:
     return truth
 
 
-def run_predict(root: Path, model: Path, paths: list[Path]) -> dict[str, str]:
-    """file -> digits read (or 'error: ...'), by `python -m player.predict --json` from `root`."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    results = {}
-    for i in range(0, len(paths), 500):
-        command = [sys.executable, "-m", "player.predict", "--json", "--threshold", "0", "--model", str(model),
-                   *map(str, paths[i : i + 500])]
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
-        if done.returncode not in (0, 1):
-            raise RuntimeError(f"digits-predict from {root} exited {done.returncode}: {done.stderr.strip()[-500:]}")
-        for line in done.stdout.splitlines():
-            result = json.loads(line)
-            results[result["file"]] = result.get("digits", "error: " + result.get("error", ""))
-    return results
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     at_start = common.machine()
@@ -157,7 +138,13 @@ def main(argv=None) -> int:
         folder = args.out or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         truth = write_pictures(x_test, y_test, folder, args.singles, args.pairs, args.seed)
-        read = {name: run_predict(root, model, list(truth)) for name, root in roots.items()}
+        try:  # file -> the digits read, or "error: ..." (never equal to a label)
+            read = {name: {file: r.get("digits", "error: " + r.get("error", ""))
+                           for file, r in common.digits_predict(list(truth), model, root=root).items()}
+                    for name, root in roots.items()}
+        except RuntimeError as e:
+            print(f"pictures.py: {e}", file=sys.stderr)
+            return 1
 
     rows, verdicts = [], []
     for sheet in SHEETS:

@@ -27,11 +27,10 @@ from pathlib import Path
 
 import common
 import numpy as np
-import pen_eval
 
 from player.model import Model, ModelError, find_model
 from player.predict import read_files
-from training.pen_drawings import number_drawing, single_drawing
+from training.pen_drawings import number_drawing, number_drawings, single_drawing
 from training.pendigits import DEFAULT_PEN, PenDataError, load_unipen, split_writers
 
 BATCH = 64  # the model's own time is measured at this batch size
@@ -115,9 +114,11 @@ def main(argv=None) -> int:
         roots[f"baseline ({args.baseline})"] = args.baseline.resolve()
 
     with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
-        truth = pen_eval.write_drawings(validation, Path(tmp), args.numbers, seed=0)
-        sets = {"single digits": [p for p, (kind, _) in truth.items() if kind == "single"],
-                "numbers of 2-5 digits": [p for p, (kind, _) in truth.items() if kind == "number"]}
+        rng = np.random.default_rng(0)
+        sets = {"single digits": common.write_drawings([single_drawing(d, rng) for d in validation], Path(tmp),
+                                                       "single"),
+                "numbers of 2-5 digits": common.write_drawings(list(number_drawings(validation, args.numbers, rng)),
+                                                               Path(tmp), "number")}
         images = {}
         for name, files in sets.items():
             read = read_files([str(p) for p in files])

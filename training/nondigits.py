@@ -189,4 +189,5 @@ def mark_drawing(kind: str, rng: np.random.Generator) -> dict:
         scale = min((width - 2 * margin), (height - 2 * margin)) * fill
     x = between(rng, margin, width - margin - w * scale)
     y = between(rng, margin, height - margin - h * scale)
-    return {"canvas": [width, height], "brush": round(brush, 2), "strokes": place(strokes, scale, x, y), "label": "?"}
+    # no "label": the player's format labels drawings with digits only (a correction's "42")
+    return {"canvas": [width, height], "brush": round(brush, 2), "strokes": place(strokes, scale, x, y)}

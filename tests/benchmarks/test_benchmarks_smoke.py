@@ -82,8 +82,26 @@ def test_pictures(mnist_path):
     assert "grey 170, noise 12" in out and "pairs right" in out
 
 
+@pytest.mark.slow
+def test_pen_eval(pen_path):
+    need(ONNX)
+    out = run("pen_eval.py", "--sources", "pen-val", "--singles", "30", "--numbers", "3", "--marks", "3").stdout
+    assert "pen-val" in out and "gaps -5..10%" in out and "single digits by true digit" in out
+    assert 'answered "?"' in out and "confidence threshold" in out
+
+
+def test_pen_eval_names_a_missing_data_file(tmp_path):
+    need(ONNX)
+    missing = tmp_path / "unipen.jsonl.gz"
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "pen_eval.py"), "--no-record", "--sources", "unipen-val",
+                           "--unipen", str(missing)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert str(missing) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_scripts_have_the_common_flags():
-    for script in ("latency.py", "startup.py", "accuracy.py", "footprint.py", "throughput.py", "pictures.py"):
+    for script in ("latency.py", "startup.py", "accuracy.py", "footprint.py", "throughput.py", "pictures.py",
+                   "pen_eval.py"):
         proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--help"], cwd=ROOT, capture_output=True,
                               text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr

@@ -16,6 +16,7 @@ import pytest
 
 from export.onnx_export import MAX_INT8_LOSS, int8_allowed_loss
 from export.quantize import cpu_features
+from player.model import in_batches
 from training.data import sha256
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,8 +36,7 @@ def measured(mnist_path) -> dict:
     result = {}
     for kind, path in FILES.items():
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        probabilities = np.concatenate([session.run(["probabilities"], {"image": x[i:i + 1000]})[0]
-                                        for i in range(0, len(x), 1000)])
+        probabilities = in_batches(lambda batch, s=session: s.run(["probabilities"], {"image": batch})[0], x, 1000)
         result[kind] = {"correct": int((probabilities.argmax(1) == y).sum()), "n": len(y),
                         "metadata": dict(session.get_modelmeta().custom_metadata_map),
                         "outputs": [o.name for o in session.get_outputs()]}
