@@ -3,7 +3,7 @@
 One image and a batch of 64 MNIST test images through onnxruntime fp32 and int8 (player.model.Model,
 the player's own session settings), Keras `model.predict` and Keras `model(x, training=False)`;
 the player's whole recognition path for pen digits of unseen writers, one digit and five-digit
-numbers: `read_board`, the very call the app makes on Enter (the model chooses which strokes
+numbers: `Model.read_strokes`, the path the app's reader takes on Enter (the model chooses which strokes
 make a digit from candidates drawn and read in one batch, then reads each); and a grid of
 onnxruntime session options (intra-op threads x graph optimisation level) so the fastest is the
 one the player keeps.
@@ -149,7 +149,6 @@ def main(argv=None) -> int:
     at_start = common.machine()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from player import DEFAULT_THRESHOLD
-    from player.board import Board, read_board
     from player.model import Model, ModelError
     from player.preprocess import digits_to_images
     from player.segment import plan, segment
@@ -212,8 +211,9 @@ def main(argv=None) -> int:
     model = onnx["onnxruntime fp32"]
 
     def read_as_the_app(drawing: dict):
-        board = Board(size=tuple(drawing["canvas"]), brush=drawing["brush"], strokes=drawing["strokes"])
-        return read_board(board, model, DEFAULT_THRESHOLD)
+        # the app's reader (player/session.py) takes this path, clicks under two brush widths included,
+        # and keeps the candidates it read before: a first reading, timed here, is its slowest
+        return model.read_strokes(drawing["strokes"], DEFAULT_THRESHOLD, min_size=2 * drawing["brush"])
 
     def keras_parts(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = kfull(images[..., None], training=False)
@@ -239,7 +239,7 @@ def main(argv=None) -> int:
                          common.ms(m["model"]), common.ms(m["total"]), common.ms(m["keras"]),
                          f"{m['keras'] / m['total']:.1f}×", f"{right}/{len(drawings)}"])
         path_table = ("player's recognition path, pen digits of unseen writers (median over drawings; whole path = "
-                      "player.board.read_board, what the app calls on Enter):\n\n"
+                      "Model.read_strokes, the app reader's path on Enter):\n\n"
                       + common.table(["drawing", "candidates", "candidates drawn", "ORT fp32 model on them",
                                       "whole path (ORT)", "same with Keras model(x)", "Keras / ORT", "read right"],
                                      rows))
