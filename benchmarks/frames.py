@@ -156,7 +156,8 @@ def main(argv=None) -> int:
                          f"undo with {args.points:,} points on the canvas (all ink drawn again): {common.ms(undo)}")
             print(common.table(HEADERS, rows[-len(buckets):]), flush=True)
     body = (f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} "
-            "cores (other work on the machine shows in the wall times, not in the CPU columns)\n\n"
+            f"cores; this process at niceness {os.nice(0)} (other work on the machine shows in the wall times, not "
+            "in the CPU columns)\n\n"
             f"frame times of App.step under SDL dummy, {POINTS_PER_FRAME} points a frame, "
             f"paced at 60 frames a second; target with live on: p95 <= {TARGET_P95 * 1e3:.1f} ms and worst <= "
             f"{TARGET_WORST * 1e3:.0f} ms at every amount of ink:\n\n"
