@@ -152,7 +152,13 @@ def read_at_most(path: Path, limit: int) -> bytes:
     """The file's bytes, but no more than limit + 1 of them: a huge file, or a device that
     never ends (/dev/zero), is not read into memory to be refused afterwards."""
     with path.open("rb") as f:
-        return f.read(limit + 1)
+        size = os.fstat(f.fileno()).st_size
+        if size:  # a file: read what it holds (f.read(limit) would set aside `limit` bytes first)
+            return f.read(min(size, limit) + 1)
+        data = bytearray()
+        while len(data) <= limit and (piece := f.read(min(1 << 16, limit + 1 - len(data)))):  # a device, a pipe
+            data += piece
+        return bytes(data)
 
 
 def too_large(size: int) -> str:
