@@ -136,10 +136,9 @@ def load_drawing(path: str | Path) -> Drawing:
     """Read a stroke JSON file; DrawingError (one line, names the file) if unusable."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise DrawingError(f"{path}: {too_large(size)}")
-        data = read_at_most(path, MAX_BYTES)  # a device or pipe has no size: read up to the limit
+        data = read_at_most(path, MAX_BYTES)
+    except TooLarge as e:
+        raise DrawingError(f"{path}: {too_large(e.size)}") from None
     except OSError as e:
         raise DrawingError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
@@ -148,21 +147,34 @@ def load_drawing(path: str | Path) -> Drawing:
         raise DrawingError(f"{path}: {e}") from None
 
 
+class TooLarge(Exception):
+    """A file over a size limit; size is None when it has none (a device, a pipe)."""
+
+    def __init__(self, size: int | None):
+        super().__init__(size)
+        self.size = size
+
+
 def read_at_most(path: Path, limit: int) -> bytes:
-    """The file's bytes, but no more than limit + 1 of them: a huge file, or a device that
-    never ends (/dev/zero), is not read into memory to be refused afterwards."""
+    """The file's bytes; TooLarge if there are more than limit, found before reading them (a
+    file's size) or after limit + 1 (a device that never ends, such as /dev/zero)."""
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if size:  # a file: read what it holds (f.read(limit) would set aside `limit` bytes first)
-            return f.read(min(size, limit) + 1)
+        if size > limit:
+            raise TooLarge(size)
+        if size:  # what it holds, exactly (f.read(limit) would set aside `limit` bytes first)
+            return f.read(size)
         data = bytearray()
         while len(data) <= limit and (piece := f.read(min(1 << 16, limit + 1 - len(data)))):  # a device, a pipe
             data += piece
+        if len(data) > limit:
+            raise TooLarge(None)
         return bytes(data)
 
 
-def too_large(size: int) -> str:
-    return f"too large: {size / 1e6:.1f} MB (a drawing is at most {MAX_BYTES / 1e6:.0f} MB)"
+def too_large(size: int | None, limit: int = MAX_BYTES, what: str = "a drawing") -> str:
+    amount = f"{size / 1e6:.1f} MB" if size is not None else f"more than {limit / 1e6:.0f} MB"
+    return f"too large: {amount} ({what} is at most {limit / 1e6:.0f} MB)"
 
 
 def save_new(folder: Path, stem: str, payloads: dict[str, bytes]) -> dict[str, Path]:

@@ -404,3 +404,11 @@ def test_a_drawing_over_a_limit_is_one_line(tiny, tmp_path, capsys, case, reason
         path.write_text('{"canvas": [400, 400], "strokes": [[[' + "9" * 5000 + ", 2]]]}")
     code, out, err = run(capsys, "--model", tiny, path)
     assert (code, out) == (1, []) and len(err) == 1 and err[0].startswith(f"{path}: ") and err[0].endswith(reason)
+
+
+def test_a_file_over_the_picture_size_limit_is_refused_unread(tiny, tmp_path, capsys):
+    path = tmp_path / "huge.png"
+    with path.open("wb") as f:
+        f.truncate(200_000_000)  # sparse: 200 MB that take no disk, and are never read
+    code, out, err = run(capsys, "--model", tiny, path)
+    assert (code, out, err) == (1, [], [f"{path}: too large: 200.0 MB (a picture is at most 150 MB)"])
