@@ -6,8 +6,10 @@ in screen pixels, y pointing down. A correction (a drawing the user labelled in 
 adds "label": "42", the digits it shows, and is what `digits-train --extra DIR` reads.
 
 Limits, far above any hand-drawn number (a five-digit number drawn slowly is a few thousand
-points in ten strokes) and low enough that the largest drawing still reads in about a second:
-MAX_BYTES, MAX_STROKES, MAX_POINTS. A file over a limit is refused with one line saying which.
+points in ten strokes) and low enough that the worst drawing within them (200 strokes of 250
+points, all on top of each other: 800 candidate digits for the segmenter) reads in about two
+seconds of CPU: MAX_BYTES, MAX_STROKES, MAX_POINTS. A file over a limit is refused with one
+line saying which.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from pathlib import Path
 
 from player.errors import first_line
 
-MAX_BYTES = 8_000_000  # a drawing file; checked before it is parsed
-MAX_STROKES = 1_000
-MAX_POINTS = 100_000  # all strokes together
+MAX_BYTES = 4_000_000  # a drawing file; checked before it is read
+MAX_STROKES = 200
+MAX_POINTS = 50_000  # all strokes together
 
 
 class DrawingError(ValueError):
