@@ -148,7 +148,7 @@ def main(argv=None) -> int:
             verdicts.append(f"{name}: digits-predict {common.ms(wall / drawings)} per drawing = {ratio:.1f}× the "
                             f"model's {common.ms(per_digit)} per digit at batch {BATCH}; target <= {TARGET:.0f}×: "
                             f"{common.verdict(ratio <= TARGET)}")
-    table = common.table(["digits-predict from", "drawings", "files", "digits", "wall per drawing",
+    table = common.table(["digits-predict from", "drawings", "files", "images the model reads", "wall per drawing",
                           "user CPU per drawing", "system CPU per drawing", f"model alone per digit (batch {BATCH})",
                           "per drawing / model per digit"], rows)
 
@@ -161,8 +161,9 @@ def main(argv=None) -> int:
     path_table = common.table(["drawing (pen digits of held-out writers)", "strokes -> answer, median"], path_rows)
 
     body = (f"model: {model_path.name}; {len(validation)} pen digits of the held-out writers, {args.numbers} numbers; "
-            f"{args.rounds} rounds, medians\n\n{table}\n\nthe player's path in one process (Model.read_strokes: split, "
-            f"draw, model):\n\n{path_table}\n\n" + "\n".join(f"- {v}" for v in verdicts))
+            f"{args.rounds} rounds, medians; the model reads every candidate digit of a drawing (player/segment.py), "
+            f"the model alone reads the same images\n\n{table}\n\nthe player's path in one process "
+            f"(Model.read_strokes: split, draw, model):\n\n{path_table}\n\n" + "\n".join(f"- {v}" for v in verdicts))
     print(body)
     common.record("throughput.py", body, ["onnxruntime", "numpy"], args, at_start)
     return 0

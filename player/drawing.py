@@ -6,8 +6,10 @@ in screen pixels, y pointing down. A correction (a drawing the user labelled in 
 adds "label": "42", the digits it shows, and is what `digits-train --extra DIR` reads.
 
 Limits, far above any hand-drawn number (a five-digit number drawn slowly is a few thousand
-points in ten strokes) and low enough that the largest drawing still reads in about a second:
-MAX_BYTES, MAX_STROKES, MAX_POINTS. A file over a limit is refused with one line saying which.
+points in ten strokes) and low enough that the worst drawing within them (200 strokes of 250
+points, all on top of each other: 800 candidate digits for the segmenter) reads in about two
+seconds of CPU: MAX_BYTES, MAX_STROKES, MAX_POINTS. A file over a limit is refused with one
+line saying which.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from pathlib import Path
 
 from player.errors import first_line
 
-MAX_BYTES = 8_000_000  # a drawing file; checked before it is parsed
-MAX_STROKES = 1_000
-MAX_POINTS = 100_000  # all strokes together
+MAX_BYTES = 4_000_000  # a drawing file; checked before it is read
+MAX_STROKES = 200
+MAX_POINTS = 50_000  # all strokes together
 
 PICTURE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # PNG JPEG GIF BMP TIFF
 
@@ -138,10 +140,9 @@ def load_drawing(path: str | Path) -> Drawing:
     """Read a stroke JSON file; DrawingError (one line, names the file) if unusable."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise DrawingError(f"{path}: {too_large(size)}")
-        data = read_at_most(path, MAX_BYTES)  # a device or pipe has no size: read up to the limit
+        data = read_at_most(path, MAX_BYTES)
+    except TooLarge as e:
+        raise DrawingError(f"{path}: {too_large(e.size)}") from None
     except OSError as e:
         raise DrawingError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
@@ -158,15 +159,34 @@ def is_picture(data: bytes) -> bool:
     return data.startswith(PICTURE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
+class TooLarge(Exception):
+    """A file over a size limit; size is None when it has none (a device, a pipe)."""
+
+    def __init__(self, size: int | None):
+        super().__init__(size)
+        self.size = size
+
+
 def read_at_most(path: Path, limit: int) -> bytes:
-    """The file's bytes, but no more than limit + 1 of them: a huge file, or a device that
-    never ends (/dev/zero), is not read into memory to be refused afterwards."""
+    """The file's bytes; TooLarge if there are more than limit, found before reading them (a
+    file's size) or after limit + 1 (a device that never ends, such as /dev/zero)."""
     with path.open("rb") as f:
-        return f.read(limit + 1)
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:
+            raise TooLarge(size)
+        if size:  # what it holds, exactly (f.read(limit) would set aside `limit` bytes first)
+            return f.read(size)
+        data = bytearray()
+        while len(data) <= limit and (piece := f.read(min(1 << 16, limit + 1 - len(data)))):  # a device, a pipe
+            data += piece
+        if len(data) > limit:
+            raise TooLarge(None)
+        return bytes(data)
 
 
-def too_large(size: int) -> str:
-    return f"too large: {size / 1e6:.1f} MB (a drawing is at most {MAX_BYTES / 1e6:.0f} MB)"
+def too_large(size: int | None, limit: int = MAX_BYTES, what: str = "a drawing") -> str:
+    amount = f"{size / 1e6:.1f} MB" if size is not None else f"more than {limit / 1e6:.0f} MB"
+    return f"too large: {amount} ({what} is at most {limit / 1e6:.0f} MB)"
 
 
 def save_new(folder: Path, stem: str, payloads: dict[str, bytes]) -> dict[str, Path]:

@@ -3,9 +3,11 @@
 Paper is not a screen: it is grey, noisy, unevenly lit, JPEG-compressed, and the ink may be
 dark on light or light on dark. So the ink is found the way a careful scanner would:
 
-1. **Polarity** from the border (the paper touches it): ink becomes bright on a dark ground.
-2. **Paper level**: a smooth surface (a quadratic) fitted to the paper, ink left out, is
-   subtracted, so light falling across the sheet is not ink.
+1. **Paper level**: a smooth surface (a quadratic) fitted to the paper, which lies under most
+   of the picture and all around its border, the ink left out; it is subtracted, so light
+   falling across the sheet is not ink.
+2. **Polarity**: the ink is what departs furthest from the paper, darker or lighter; it is
+   turned bright on a dark ground.
 3. **Threshold from the histogram** (Otsu) gives the ink's level; the ink is what is brighter
    than half that level, with the fainter strokes that touch it (hysteresis), and it must
    stand well above the paper's noise, or there is none.

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from player import DEFAULT_THRESHOLD, probability
-from player.drawing import decode_drawing, read_at_most
+from player.drawing import TooLarge, decode_drawing, read_at_most, too_large
 from player.errors import first_line
 from player.model import Model, ModelError, in_batches, reading
 from player.picture import image_to_digits
@@ -145,10 +145,9 @@ def _load(path: str) -> np.ndarray | tuple[Plan, float] | str:
 
     .json files, and files that start with "{", are stroke drawings; the rest are images."""
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_PICTURE_BYTES:
-            return f"too large: {size / 1e6:.0f} MB (a picture is at most {MAX_PICTURE_BYTES / 1e6:.0f} MB)"
-        data = read_at_most(Path(path), MAX_PICTURE_BYTES)  # a device or pipe has no size
+        data = read_at_most(Path(path), MAX_PICTURE_BYTES)  # a drawing's own limit is decode_drawing's
+    except TooLarge as e:
+        return too_large(e.size, MAX_PICTURE_BYTES, "a picture")
     except OSError as e:
         return f"cannot read ({e.strerror or e})"
     is_drawing = path.lower().endswith(".json") or data.lstrip()[:1] == b"{"

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from player import predict
+from player.drawing import MAX_POINTS
 from player.model import Model, find_model
 from player.predict import main
 from player.preprocess import PREPROCESS_VERSION
@@ -393,14 +394,22 @@ def test_a_20000_by_20000_picture_is_refused_in_one_plain_line(tiny, tmp_path, c
 
 
 @pytest.mark.parametrize("case, reason", [
-    ("points", "too many points: 100,001 (a drawing has at most 100,000)"),
+    ("points", f"too many points: {MAX_POINTS + 1:,} (a drawing has at most {MAX_POINTS:,})"),
     ("digits", "not a stroke drawing: a number in it has 5000 digits (coordinates are pixels)"),
 ])
 def test_a_drawing_over_a_limit_is_one_line(tiny, tmp_path, capsys, case, reason):
     path = tmp_path / f"{case}.json"
     if case == "points":
-        drawing(path, [[[i % 400, i % 300] for i in range(100_001)]])
+        drawing(path, [[[i % 400, i % 300] for i in range(MAX_POINTS + 1)]])
     else:
         path.write_text('{"canvas": [400, 400], "strokes": [[[' + "9" * 5000 + ", 2]]]}")
     code, out, err = run(capsys, "--model", tiny, path)
     assert (code, out) == (1, []) and len(err) == 1 and err[0].startswith(f"{path}: ") and err[0].endswith(reason)
+
+
+def test_a_file_over_the_picture_size_limit_is_refused_unread(tiny, tmp_path, capsys):
+    path = tmp_path / "huge.png"
+    with path.open("wb") as f:
+        f.truncate(200_000_000)  # sparse: 200 MB that take no disk, and are never read
+    code, out, err = run(capsys, "--model", tiny, path)
+    assert (code, out, err) == (1, [], [f"{path}: too large: 200.0 MB (a picture is at most 150 MB)"])
