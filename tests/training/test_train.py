@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow  # trains or exports real models: `pytest -m "not slow"` leaves it out
 
 from training.data import sha256  # noqa: E402
 from training.train import main  # noqa: E402
