@@ -27,12 +27,16 @@ def run_suite(tmp_path: Path, require: bool, files=tuple(SUITE)) -> subprocess.C
     shutil.copy(CONFTEST, suite / "conftest.py")
     for name in files:
         (suite / name).write_text(SUITE[name])
-    env = {k: v for k, v in os.environ.items() if k not in ("DIGITS_REQUIRE_DATA", "DIGITS_PEN")}
+    # not the outer run's settings: its PYTEST_ADDOPTS (CI's --basetemp) would make this pytest
+    # wipe the outer run's temporary folders
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DIGITS_REQUIRE_DATA", "DIGITS_PEN") and not k.startswith("PYTEST_")}
     env |= {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
             "DIGITS_DATA": str(tmp_path / "empty"), "DIGITS_PEN": str(tmp_path / "no-pen.tra")}
     if require:
         env["DIGITS_REQUIRE_DATA"] = "1"
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", str(suite)],
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA",
+                           f"--basetemp={tmp_path / 'inner'}", str(suite)],
                           cwd=suite, env=env, capture_output=True, text=True, timeout=600)
 
 

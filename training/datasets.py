@@ -99,7 +99,7 @@ DATASETS = {
             build=_unpack_member, member="pendigits-orig.tra.Z"),
         Dataset(
             "unipen", "unipen-1a.jsonl.gz", "DIGITS_UNIPEN",
-            "https://zenodo.org/records/1195803/files/unipen-CDROM-train_r01_v07.tgz",
+            "https://zenodo.org/api/records/1195803/files/unipen-CDROM-train_r01_v07.tgz/content",
             "6909d80b0d3a69cbd123e449b27207b32c430dcf8326a47b46781e4a54c664c1",
             "UNIPEN train_r01_v07 category 1a: 11,808 digits by 99 writers (Zenodo 1195803)",
             build=_build_unipen),
@@ -119,17 +119,17 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir("digits")) / "data"
 
 
-def candidates(name: str) -> list[tuple[Path, str]]:
-    """Where `name` is looked for, in order."""
+def candidates(name: str, folder: Path | None = None) -> list[Path]:
+    """Where `name` is looked for, in order (`folder`: the digits-data folder, if not the default)."""
     dataset = DATASETS[name]
     if os.environ.get(dataset.env):  # an empty variable counts as unset: `DIGITS_PEN= cmd` unsets it for one command
         return [Path(os.environ[dataset.env]).expanduser()]
-    return [data_dir() / dataset.file] + ([CHECKOUT_DATA / dataset.file] if CHECKOUT_DATA else [])
+    return [(folder or data_dir()) / dataset.file] + ([CHECKOUT_DATA / dataset.file] if CHECKOUT_DATA else [])
 
 
-def find(name: str) -> Path | None:
+def find(name: str, folder: Path | None = None) -> Path | None:
     """The first existing copy of data set `name`, or None."""
-    return next((path for path in candidates(name) if path.exists()), None)
+    return next((path for path in candidates(name, folder) if path.exists()), None)
 
 
 def require(name: str) -> Path:
@@ -262,7 +262,7 @@ def fetch(dataset: Dataset, folder: Path, log=print) -> Path:
     except OSError as e:
         raise DataError(f"{folder}: cannot create the data folder ({e.strerror or e})") from None
     log(f"{dataset.name}: {dataset.about}")
-    part = folder / (Path(dataset.url).name + ".part")
+    part = folder / f"{dataset.file}.part"  # the download, whatever it is (npz, zip, tgz), until checked
     download(dataset.url, part, log)
     if dataset.build is None:
         got = content_sha256(part)
@@ -303,17 +303,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.dir:
-        os.environ[DATA_ENV] = str(args.dir)  # so that --list and find() look where we write
+    folder = args.dir or data_dir()
     names = args.names or list(DATASETS)
     if args.list:
         for name in names:
-            path = find(name)
-            print(f"{name:7} {path if path else 'missing: would go to ' + str(data_dir() / DATASETS[name].file)}")
+            path = find(name, folder)
+            print(f"{name:7} {path if path else 'missing: would go to ' + str(folder / DATASETS[name].file)}")
         return 0
     try:
         for name in names:
-            fetch(DATASETS[name], data_dir())
+            fetch(DATASETS[name], folder)
     except DataError as e:
         print(f"digits-data: {e}", file=sys.stderr)
         return 1

@@ -27,6 +27,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
+pytestmark = pytest.mark.slow  # trains or exports real models: `pytest -m "not slow"` leaves it out
 
 from export import convert, onnx_export  # noqa: E402
 from export.quantize import cpu_features  # noqa: E402

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow  # trains or exports real models: `pytest -m "not slow"` leaves it out
 
 from training.data import sha256  # noqa: E402
 from training.prepare import EXTRA_COPIES  # noqa: E402
