@@ -20,6 +20,7 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 NOT_DIGIT_NAME = "not_digit"  # optional [N, 1]: the probability that an image is not one digit
 NOT_DIGIT = 0.5  # above this not-digit probability a part is answered "?"
+FEATURES_NAME = "features"  # optional [N, d]: the penultimate layer, what learning from corrections compares
 MODEL_FILE = "digits.onnx"
 
 
@@ -101,6 +102,8 @@ class Model:
         self._check_interface()
         # a model without it (made before 'not a digit' was learned) still reads, never answering "?"
         self.has_not_digit = NOT_DIGIT_NAME in [o.name for o in self.session.get_outputs()]
+        # a model without it reads as before, but cannot learn from corrections (player/adapt.py)
+        self.has_features = any(o.name == FEATURES_NAME and len(o.shape) == 2 for o in self.session.get_outputs())
 
     def _check_interface(self) -> None:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
@@ -129,10 +132,17 @@ class Model:
         probabilities (zeros for a model without that output), in one batched call.
         ModelError (one line) when the model fails to run or answers in the wrong shape: the
         app and digits-predict report it alike."""
+        return self._run(images, features=False)[:2]
+
+    def predict_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """predict_parts and the (n, d) features, in the same call; only for a model that has_features."""
+        return self._run(images, features=True)
+
+    def _run(self, images: np.ndarray, features: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         x = np.asarray(images, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
         if not len(x):
-            return np.zeros((0, 10), np.float32), np.zeros(0, np.float32)
-        names = [OUTPUT_NAME, NOT_DIGIT_NAME] if self.has_not_digit else [OUTPUT_NAME]
+            return np.zeros((0, 10), np.float32), np.zeros(0, np.float32), np.zeros((0, 0), np.float32)
+        names = [OUTPUT_NAME] + [NOT_DIGIT_NAME] * self.has_not_digit + [FEATURES_NAME] * features
         try:
             out = self.session.run(names, {INPUT_NAME: x})
         except Exception as e:  # onnxruntime's own errors: a model that loads but does not run
@@ -140,24 +150,26 @@ class Model:
         probs = out[0]
         if probs.ndim != 2 or probs.shape != (len(x), 10):
             raise ModelError(f"{self.path}: expected (n, 10) probabilities, got shape {probs.shape}")
+        feats = out[-1].reshape(len(x), -1) if features else None
         if not self.has_not_digit:
-            return probs, np.zeros(len(x), np.float32)
+            return probs, np.zeros(len(x), np.float32), feats
         if out[1].size != len(x):
             raise ModelError(f"{self.path}: expected (n, 1) not-digit probabilities, got shape {out[1].shape}")
-        return probs, out[1].reshape(-1)
+        return probs, out[1].reshape(-1), feats
 
     def read(self, images: np.ndarray, threshold: float = 0.0) -> Result:
         """Images of the digits of one drawing, left to right -> the number they show."""
         probs, not_digit = self.predict_parts(images)
         return reading(probs, threshold, not_digit if self.has_not_digit else None)
 
-    def read_strokes(self, strokes, threshold: float = 0.0, min_size: float = 0.0) -> Result:
+    def read_strokes(self, strokes, threshold: float = 0.0, min_size: float = 0.0, predict=None) -> Result:
         """Strokes of a drawing (screen pixels) -> the digits it shows: the model decides which
         strokes make a digit (player/segment.py), then reads each. `min_size`: parts smaller than
-        this (px; the player passes twice its brush) are dots, never digits."""
+        this (px; the player passes twice its brush) are dots, never digits. `predict`: in place
+        of predict_parts, e.g. the one adapted to the user's corrections (player/adapt.py)."""
         from player.segment import segment
 
-        return self.read_parts(segment(strokes, self.predict_parts, min_size), threshold, min_size)
+        return self.read_parts(segment(strokes, predict or self.predict_parts, min_size), threshold, min_size)
 
     def read_parts(self, parts: list, threshold: float = 0.0, min_size: float = 0.0) -> Result:
         """The segmenter's parts of a drawing (segment.choose) -> the number they show. The app's

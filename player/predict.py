@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from player import DEFAULT_THRESHOLD, probability
+from player import DEFAULT_THRESHOLD, adapt, probability
 from player.drawing import TooLarge, decode_drawing, read_at_most, too_large
 from player.errors import first_line
-from player.model import Model, ModelError, in_batches, reading
+from player.model import FEATURES_NAME, Model, ModelError, in_batches, reading
 from player.picture import image_to_digits
 from player.preprocess import PREPROCESS_VERSION, digits_to_images
 from player.segment import Plan, choose, plan
@@ -173,10 +173,12 @@ def _checked(images: np.ndarray) -> np.ndarray | str:
     return images
 
 
-def predict_batches(model: Model, images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+def predict_batches(model: Model, images: np.ndarray, batch_size: int,
+                    memory: adapt.Memory | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(n, 28, 28) -> (n, 10) probabilities and (n,) not-digit probabilities, at most batch_size
-    images per model call; ModelError (from Model.predict_parts) if the model does not run."""
-    return in_batches(model.predict_parts, images, batch_size)
+    images per model call, adapted to the corrections in `memory` if any; ModelError (from
+    Model.predict_parts) if the model does not run."""
+    return in_batches(adapt.predictor(model, memory), images, batch_size)
 
 
 def report(path: str, probs: np.ndarray, not_digit: np.ndarray | None, threshold: float, as_json: bool) -> None:
@@ -240,6 +242,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"show a digit as '?' when its top probability is below P (default {DEFAULT_THRESHOLD})")
     parser.add_argument("--batch-size", type=_batch_size, default=DEFAULT_BATCH_SIZE, metavar="N",
                         help=f"digit images per model call (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--corrections", type=Path, metavar="DIR", help="learn the handwriting of the corrections "
+                        "in DIR (stroke JSON with a label, as the player saves them) before reading")
     parser.add_argument("--version", action="version", version=_version())
     return parser.parse_args(argv)
 
@@ -250,12 +254,23 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
+    memory, bad_corrections = None, []
+    if args.corrections:
+        if not args.corrections.is_dir():
+            print(f"digits-predict: {args.corrections}: not a folder of corrections", file=sys.stderr)
+            return 2
+        if not model.has_features:
+            print(f"digits-predict: {model.path}: no '{FEATURES_NAME}' output, so the corrections in "
+                  f"{args.corrections} cannot be used", file=sys.stderr)
+        memory, bad_corrections = adapt.load(model, args.corrections)
+        for problem in bad_corrections:
+            print(f"digits-predict: {problem} (correction not used)", file=sys.stderr)
     # (file, what the model reads of it or why it failed)
     readings: list[tuple[str, Loaded | str]] = list(zip(args.files, read_files(args.files), strict=True))
     images = [item.images for _, item in readings if not isinstance(item, str)]
     try:
         probs, not_digit = predict_batches(model, np.concatenate(images) if images else np.zeros((0, 28, 28)),
-                                           args.batch_size)
+                                           args.batch_size, memory)
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
@@ -272,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
             p, r = np.stack([part.probabilities for part in parts]), np.array([part.not_digit for part in parts])
         # a model without a not_digit output still answers "?" for clicks (min_size)
         report(path, p, r if model.has_not_digit or item.plan is not None else None, args.threshold, args.json)
-    return 1 if any(isinstance(item, str) for _, item in readings) else 0
+    return 1 if bad_corrections or any(isinstance(item, str) for _, item in readings) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

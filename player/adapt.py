@@ -1,0 +1,234 @@
+"""Learning the user's handwriting from their corrections, at once, with numpy only.
+
+The user types the right answer after a wrong one ("this was 7"); the next drawing in that
+style should read 7, without a re-training. The model already describes each digit image by
+its `features` output (the penultimate layer), so a correction is kept as a row of memory:
+the digit's *signature* (its features and its 28x28 picture) and the label the user gave it.
+Reading a digit, each label the user taught pulls the model's answer toward itself by how
+close the digit is to the nearest example of that label:
+
+    pull(c) = exp(-(d_c / REACH)^2),   d_c = cosine distance to the nearest example labelled c
+    p'(c)   = (p(c) + STRENGTH * pull(c)) / sum of the same over all c
+
+The choices, measured on the validation writers (benchmarks/adapt_eval.py):
+- The picture joins the features because the model maps a writer's flagged "1" and their "7"
+  to nearly the same features (it reads both as 7); the pictures still differ.
+- Only taught labels are pulled, and only near their examples: below CUTOFF the pull is zero,
+  so a digit unlike anything taught reads exactly as without corrections, and correcting one
+  odd "1" cannot turn every 7 into a 1.
+- Only the strongest label keeps its lead over the runner-up: two examples that contradict
+  each other (the same drawing taught as 3 and as 5) cancel out and the model decides.
+- A scribble labelled "8" is far from every digit, so it pulls nothing but other scribbles.
+
+The corrections folder the player writes (stroke JSON with a "label") is the memory's only
+store: it is read when the player starts and each new correction is added at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from player.drawing import DrawingError, load_drawing
+from player.preprocess import IMAGE_SIZE, digits_to_images
+
+REACH = 0.1  # cosine distance at which an example's pull has fallen to 1/e
+STRENGTH = 30.0  # an example's pull at distance 0, against the model's probabilities (which sum to 1)
+CUTOFF = 1e-4  # pulls below this are zero: answers far from every example stay bit-identical
+PICTURE_WEIGHT = 0.5  # share of the 14x14 picture in a signature, against 1 for the features
+MAX_CORRECTIONS = 2000  # newest correction files read; bounds start-up time and reading cost
+BATCH = 256  # digit images per model call when reading the corrections folder
+
+Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # images -> (probabilities, not_digit)
+
+
+def split(strokes, predict: Predict, min_size: float = 0.0) -> list:
+    """The drawing's digits (segment.Part) exactly as the player splits it for reading: the one
+    call to change when the split changes, so learning always pairs what reading sees."""
+    from player.segment import segment
+
+    return segment(strokes, predict, min_size)
+
+
+def examples(strokes, label: str, predict: Predict, min_size: float = 0.0) -> np.ndarray | None:
+    """Digit images to learn `label` from, one per character. A one-digit label is the whole
+    drawing, however the split cut it (a slashed zero read as "01" is a 0: no pairing to get
+    wrong). A longer label is paired with the split's digits only when the split found as many
+    (a tight "10" read as one digit gives None): any other pairing could be wrong, and a wrong
+    pair would teach a wrong answer."""
+    if len(label) == 1:
+        return digits_to_images([strokes]) if any(len(s) for s in strokes) else None
+    parts = split(strokes, predict, min_size)
+    if len(parts) != len(label):
+        return None
+    # each part drawn whole: a "?" the segmenter merged from several pieces is one digit to the user
+    return digits_to_images([p.strokes for p in parts])
+
+
+def signature(features: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """(n, d) features and (n, 28, 28) images -> (n, d + 196) unit vectors: how digits are compared.
+    The picture at 14x14 (sums of 2x2 pixels) told writers' styles apart as well as at 28x28,
+    and a shorter signature keeps reading with hundreds of corrections cheap."""
+    n, half = len(features), IMAGE_SIZE // 2
+    features = np.asarray(features, np.float32).reshape(n, -1)
+    picture = np.asarray(images, np.float32).reshape(n, half, 2, half, 2).sum(axis=(2, 4)).reshape(n, -1)
+    both = np.hstack([features, picture])
+    d = features.shape[1]
+    # each half scaled to its share of a unit vector: length 1 for the features, PICTURE_WEIGHT for the picture
+    scale = np.sqrt(1 + PICTURE_WEIGHT**2)
+    both[:, :d] /= np.maximum(np.sqrt(np.einsum("ij,ij->i", features, features)), 1e-12)[:, None] * scale
+    both[:, d:] *= PICTURE_WEIGHT / (np.maximum(np.sqrt(np.einsum("ij,ij->i", picture, picture)), 1e-12)[:, None]
+                                     * scale)
+    return both
+
+
+@dataclass
+class Memory:
+    """What the user taught: one row per digit (signature, label) and the correction it came from."""
+
+    signatures: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # grouped: rows sorted by label
+    sources: list[str] = field(default_factory=list)
+    taught: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the labels present
+    first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # each one's first row
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def corrections(self) -> int:
+        """How many corrections are in use (a number's correction is one, with several rows)."""
+        return len(set(self.sources))
+
+    def add(self, signatures: np.ndarray, labels, source: str) -> None:
+        labels = np.asarray(labels, np.int64).reshape(-1)
+        signatures = np.asarray(signatures, np.float32).reshape(len(labels), -1)
+        if len(self) and signatures.shape[1] != self.signatures.shape[1]:
+            raise ValueError(f"signatures of width {signatures.shape[1]}, the memory holds {self.signatures.shape[1]}")
+        rows = np.vstack([self.signatures.reshape(-1, signatures.shape[1]), signatures])
+        labels = np.concatenate([self.labels, labels])
+        sources = self.sources + [source] * len(signatures)
+        order = np.argsort(labels, kind="stable")  # rows grouped by label: adapt() reduces per label
+        self.signatures, self.labels = np.ascontiguousarray(rows[order]), labels[order]
+        self.sources = [sources[i] for i in order]
+        self.taught, self.first = np.unique(self.labels, return_index=True)
+
+    def forget(self, source: str | None = None) -> None:
+        """Drop the rows of one correction, or all of them; the files are not touched."""
+        keep = np.array([source is not None and s != source for s in self.sources], bool)
+        self.signatures, self.labels = np.ascontiguousarray(self.signatures[keep]), self.labels[keep]
+        self.sources = [s for s, k in zip(self.sources, keep, strict=True) if k]
+        self.taught, self.first = np.unique(self.labels, return_index=True)
+
+    def adapt(self, probs: np.ndarray, not_digit: np.ndarray,
+              signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's (n, 10) probabilities and (n,) not-digit probabilities -> the same pulled
+        toward what the user taught (a drawing like a taught digit is a digit); rows far from
+        every example are returned unchanged, bit for bit."""
+        if not len(self) or not len(probs):
+            return probs, not_digit
+        # cosine similarity (both sides are unit vectors), one digit at a time: a matrix-vector
+        # product, where OpenBLAS's threaded matrix product was 5x slower for a handful of digits
+        similarity = np.stack([self.signatures @ s for s in np.asarray(signatures, np.float32)])
+        nearest = 1.0 - np.maximum.reduceat(similarity, self.first, axis=1)  # per taught label
+        pull = np.zeros((len(probs), 10), np.float32)
+        pull[:, self.taught] = np.exp(-np.square(np.maximum(nearest, 0.0) / REACH))
+        pull[pull < CUTOFF] = 0.0
+        # contradicting examples cancel: only the strongest label keeps its lead over the runner-up
+        ranked = np.sort(pull, axis=1)
+        pull = np.where(pull == ranked[:, -1:], pull - ranked[:, -2:-1], 0.0)
+        pulled = pull.max(axis=1) > 0
+        if not pulled.any():
+            return probs, not_digit
+        # "not a digit" competes with the digits like an eleventh answer: a drawing close to a
+        # taught digit is pulled toward being that digit, as far as it is pulled from the others
+        probs, not_digit = probs.copy(), np.asarray(not_digit, np.float32).copy()
+        r = not_digit[pulled, None]
+        joint = np.hstack([probs[pulled] * (1.0 - r) + STRENGTH * pull[pulled], r])
+        joint /= joint.sum(axis=1, keepdims=True)
+        not_digit[pulled] = joint[:, 10]
+        probs[pulled] = joint[:, :10] / joint[:, :10].sum(axis=1, keepdims=True)
+        return probs, not_digit
+
+
+def predict_parts(model, memory: Memory | None, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """model.predict_parts adapted to the user: exactly model.predict_parts when there is nothing
+    to adapt with (no corrections, or a model without a features output)."""
+    if memory is None or not len(memory) or not model.has_features or not len(images):
+        return model.predict_parts(images)
+    probs, not_digit, features = model.predict_features(images)
+    return memory.adapt(probs, not_digit, signature(features, images))
+
+
+def predictor(model, memory: Memory | None) -> Predict:
+    """What the segmenter and Model.read_strokes call in place of model.predict_parts."""
+    return lambda images: predict_parts(model, memory, images)
+
+
+def learn(model, memory: Memory, strokes, label: str, source: str, min_size: float = 0.0) -> int:
+    """Add one correction (a drawing and the number it shows) to the memory at once, replacing
+    what `source` taught before; the drawing is split as the player split it when it was read.
+    Returns the digits learned: 0 when the split does not match the label, or the model has no
+    features output."""
+    memory.forget(source)
+    if not model.has_features:
+        return 0
+    images = examples(strokes, label, predictor(model, memory), min_size)
+    if images is None:
+        return 0
+    features = model.predict_features(images)[2]
+    memory.add(signature(features, images), [int(c) for c in label], source)
+    return len(images)
+
+
+def load(model, folder: str | Path) -> tuple[Memory, list[str]]:
+    """The corrections in `folder` (stroke JSON with a "label"; the newest MAX_CORRECTIONS) as a
+    Memory, and one line per file that could not be used, naming it. A missing folder is an
+    empty memory: no corrections yet."""
+    folder, memory, problems = Path(folder), Memory(), []
+    if not folder.exists() or not model.has_features:
+        return memory, problems
+    try:
+        files = [p for p in folder.iterdir() if p.suffix.lower() == ".json" and p.is_file()]
+    except OSError as e:
+        return memory, [f"{folder}: cannot read the corrections folder ({e.strerror or e})"]
+    files.sort(key=lambda p: (_mtime(p), p.name), reverse=True)
+    pending: list[tuple[str, str, np.ndarray]] = []  # (source, label, images)
+    for path in files[:MAX_CORRECTIONS]:
+        try:
+            drawing = load_drawing(path)
+        except DrawingError as e:
+            problems.append(str(e))
+            continue
+        if drawing.label is None:
+            problems.append(f'{path}: no "label": not a correction')
+            continue
+        try:
+            with np.errstate(all="ignore"):  # absurd coordinates: caught below, not a warning per file
+                images = examples(drawing.strokes, drawing.label, model.predict_parts, 2 * drawing.brush)
+        except Exception as e:  # never a traceback for one bad file: name it and go on with the others
+            problems.append(f"{path}: cannot process ({type(e).__name__})")
+            continue
+        if images is not None and not np.isfinite(images).all():
+            problems.append(f"{path}: cannot process (preprocessing gave non-finite pixels)")
+        elif images is not None:
+            pending.append((str(path), drawing.label, images))
+    if pending and model.has_features:
+        pending.reverse()  # oldest first, as they were taught
+        images = np.concatenate([im for _, _, im in pending])
+        features = np.concatenate([model.predict_features(images[i : i + BATCH])[2]  # few model calls
+                                   for i in range(0, len(images), BATCH)])
+        rows, start = signature(features, images), 0
+        for source, label, im in pending:
+            memory.add(rows[start : start + len(im)], [int(c) for c in label], source)
+            start += len(im)
+    return memory, problems
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
