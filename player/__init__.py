@@ -18,3 +18,30 @@ def probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
     return value
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """argparse type for the player's --size: WIDTHxHEIGHT, at least 320x240."""
+    import argparse
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, like 1000x640, got {text!r}") from None
+    if w < 320 or h < 240:
+        raise argparse.ArgumentTypeError(f"window too small: {w}x{h} (at least 320x240)")
+    return w, h
+
+
+def brush_width(text: str) -> float:
+    """argparse type for the player's --brush: pixels, from 1 to 100."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a brush width in pixels between 1 and 100, got {text!r}")
+    return value

@@ -26,7 +26,6 @@ is queued, not refused.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -63,12 +62,13 @@ _import_pygame_lean()
 
 import pygame  # noqa: E402
 
-from player import DEFAULT_THRESHOLD, __version__, probability  # noqa: E402
+from player import DEFAULT_THRESHOLD, __version__, brush_width, probability, window_size  # noqa: E402
 from player.board import BRUSH, Board, Point, Reading  # noqa: E402
 from player.drawing import Drawing, DrawingError, load_drawing  # noqa: E402
 from player.session import (  # noqa: E402
     Answer,
     EventLog,
+    Learning,
     ModelLoader,
     Reader,
     default_dir,
@@ -105,7 +105,8 @@ HELP = [
     ("Backspace, Ctrl+Z", "undo the last stroke"),
     ("Esc, Delete, C", "clear"),
     ("Left, Right", "digit shown in the bars (or click it)"),
-    ("0-9", "after an answer: it was N (saves a correction)"),
+    ("0-9", "after an answer: it was N (saves a correction, learned at once)"),
+    ("A, F", "learning from your corrections on/off; forget it (asks first)"),
     ("S", "save the drawing"),
     ("H, F1", "this help"),
     ("Q", "quit"),
@@ -121,6 +122,7 @@ class Options:
     events: bool = False
     save_dir: Path | None = None
     corrections_dir: Path | None = None
+    learning: bool = True  # learn from the corrections in corrections_dir (player/adapt.py)
     drawing: Drawing | None = None
     screenshot: Path | None = None
 
@@ -137,6 +139,8 @@ class App:
         self.loader = loader or ModelLoader.from_path(options.model)
         self.model_reported = False  # its arrival (or failure) was told to the user
         self.log = log or EventLog(options.events)
+        self.learning = Learning(options.corrections_dir, options.learning)  # read once the model is there
+        self.forget_asked = False  # F was pressed: the next key answers "forget?"
         # the window (None until open), and what is shown over it
         self.window: Window | None = None
         self.show_help = False
@@ -259,7 +263,10 @@ class App:
     def handle_key(self, key: int, mod: int = 0) -> None:
         board = self.board
         ctrl = bool(mod & pygame.KMOD_CTRL)
-        if self.show_help and key in (pygame.K_ESCAPE, pygame.K_h, pygame.K_F1):
+        if self.forget_asked:  # F asked "forget?": Y forgets, D deletes too, any other key keeps (Enter reads again)
+            self.forget_asked = False
+            board.say(self.learning.answer(pygame.key.name(key)))
+        elif self.show_help and key in (pygame.K_ESCAPE, pygame.K_h, pygame.K_F1):
             self.show_help = False  # Esc closes the help before it would clear the drawing
         elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
             self.reading.pending = True
@@ -276,6 +283,9 @@ class App:
             board.say(f"live recognition {'on' if board.live else 'off'}")
             if board.live and not board.empty:
                 self.reading.pending = True
+        elif key in (pygame.K_a, pygame.K_f):  # learning on/off; forget (asks first)
+            self.forget_asked, self.reading.pending = key == pygame.K_f, key == pygame.K_a and board.result is not None
+            board.say(self.learning.QUESTION if key == pygame.K_f else self.learning.switch(self.model))
         elif key == pygame.K_s:
             self.save()
         elif key in (pygame.K_h, pygame.K_F1):
@@ -310,6 +320,11 @@ class App:
         board.say(f"saved {path.name} ({'correction: ' + label if label else 'drawing'})")
         fields = {"label": label} if label is not None else {}
         self.log.emit("saved", path=str(path), **fields)
+        if label is not None:  # learned at once (in place of this drawing's last correction), read again
+            try:
+                self.reading.pending = self.learning.correction_saved(self.model, board, path, label) > 0
+            except Exception as e:  # the file is saved; only learning from it failed
+                self.report_error(f"cannot learn from {path.name}: {type(e).__name__}: {e}")
         return path
 
     # -- 2. update
@@ -322,6 +337,7 @@ class App:
             self.fit_board()
         if self.loader.done.is_set() and not self.model_reported:
             self.model_reported = True
+            self.learning.start(self.model)
             if self.loader.error:
                 self.exit_code = 2  # shown until the user quits, then reported by the exit status
                 self.report_error(self.loader.error)
@@ -354,7 +370,7 @@ class App:
             board.say("draw a digit first")
             return
         reading.live_version, reading.live_due = board.version, time.monotonic() + LIVE_INTERVAL
-        self.reader.ask(self.model, board, self.options.threshold, live)
+        self.reader.ask(self.model, board, self.options.threshold, live, self.learning.in_use())
 
     def show_answer(self, answer: Answer) -> None:
         """An answer from the reader: on the board and the status line, as an --events line, and
@@ -386,7 +402,8 @@ class App:
         """Everything the picture depends on: when it has not changed, the frame is not redrawn."""
         b = self.board
         return (b.version, b.rewrites, b.message, b.error, b.focus, b.live, self.reading.count, b.stale, b.label,
-                self.show_help, self.window.screen.get_size(), self.loader.done.is_set(), self.screenshot_due)
+                self.show_help, self.window.screen.get_size(), self.loader.done.is_set(), self.screenshot_due,
+                self.learning.status())
 
     def draw(self) -> None:
         window, board = self.window, self.board
@@ -395,11 +412,12 @@ class App:
         window.parts = {
             "canvas": draw_canvas(screen, layout.canvas, board, window.ink.update(board), fonts),
             "panel": draw_panel(screen, layout.panel, board, fonts, self.options.threshold),
-            "status": draw_status(screen, layout.status, board, fonts),
+            "status": draw_status(screen, layout.status, board, fonts, self.learning.status()),
         }
         if self.show_help:
             options = self.options
-            notes = model_notes(self.loader, options.threshold, options.save_dir, options.corrections_dir)
+            notes = model_notes(self.loader, options.threshold, options.save_dir, options.corrections_dir,
+                                self.learning.status())
             window.parts["help"] = draw_help(screen, fonts, f"digits {__version__}", HELP, notes)
         pygame.display.flip()
         if self.screenshot_due:
@@ -417,40 +435,21 @@ class App:
 # Command line
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, like 1000x640, got {text!r}") from None
-    if w < 320 or h < 240:
-        raise argparse.ArgumentTypeError(f"window too small: {w}x{h} (at least 320x240)")
-    return w, h
-
-
-def _brush(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"expected a brush width in pixels between 1 and 100, got {text!r}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="digits-player", description="Draw a digit or a number, press Enter, read it.")
     p.add_argument("drawing", nargs="?", metavar="FILE.json", help="open a saved stroke drawing and read it")
     p.add_argument("--model", metavar="PATH", help="ONNX model (default: the shipped one, or $DIGITS_MODEL)")
     p.add_argument("--threshold", type=probability, default=DEFAULT_THRESHOLD, metavar="P",
                    help=f"digits less sure than this read '?' (default {DEFAULT_THRESHOLD})")
-    p.add_argument("--brush", type=_brush, default=BRUSH, metavar="PX",
+    p.add_argument("--brush", type=brush_width, default=BRUSH, metavar="PX",
                    help=f"brush width in pixels at the default window size; it follows the window (default {BRUSH})")
-    p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="WxH",
+    p.add_argument("--size", type=window_size, default=DEFAULT_SIZE, metavar="WxH",
                    help=f"window size (default {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})")
     p.add_argument("--save-dir", type=Path, metavar="DIR",
                    help="where S saves drawings (default: the user data folder)")
     p.add_argument("--corrections-dir", type=Path, metavar="DIR",
-                   help="where labelled drawings go (default: the user data folder); digits-train --extra reads it")
+                   help="where corrections go, learned from at once (default: the user data folder)")
+    p.add_argument("--no-learning", action="store_true", help="do not learn from the corrections (key A toggles)")
     p.add_argument("--events", action="store_true", help="print JSON lines on stdout: ready, recognised, saved, error")
     p.add_argument("--max-frames", type=int, metavar="N", help="quit after N frames (smoke tests)")
     p.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)  # save the window after the next reading
@@ -469,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     options = Options(model=args.model, threshold=args.threshold, brush=args.brush, size=args.size,
                       events=args.events, save_dir=args.save_dir, corrections_dir=args.corrections_dir,
+                      learning=not args.no_learning,
                       drawing=drawing, screenshot=args.screenshot)
     app = App(options)
     try:

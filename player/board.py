@@ -33,6 +33,7 @@ class Board:
     message: str = ""  # the status line
     error: bool = False  # ... and whether it reports a failure
     label: str = ""  # digits typed so far for "this was N"
+    correction: str | None = None  # the correction saved for this drawing: typing again replaces it
     version: int = 0  # bumped on every change of the ink (live recognition reads each version once)
     # bumped when ink already there changes (undo, clear, load, resize): the window then draws
     # all of it again, where otherwise it only adds what is new; an answer for the drawing as it
@@ -99,7 +100,7 @@ class Board:
     def _changed(self, rewrite: bool = False) -> None:
         self.version += 1
         self.rewrites += rewrite
-        self.label = ""
+        self.label, self.correction = "", None
         if self.result is not None:
             self.stale = True
 

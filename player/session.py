@@ -3,6 +3,7 @@ read in background threads, the --events stream, warnings on stderr, and the dra
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -105,20 +106,22 @@ class Reader:
         self._stopping = False
         self._thread: threading.Thread | None = None
         # the worker's own memory: stroke list id -> (the list, its points so far as an array),
-        # and candidate digest -> (image, probabilities, not-digit probability), for `_model`
+        # and candidate digest -> (image, probabilities, not-digit probability, signature), for `_model`
         self._arrays: dict[int, tuple[list, object]] = {}
         self._candidates: OrderedDict[bytes, tuple] = OrderedDict()
         self._model = None
 
-    def ask(self, model, board: Board, threshold: float, live: bool) -> None:
+    def ask(self, model, board: Board, threshold: float, live: bool, memory=None) -> None:
         """Read the board's drawing as it is now. Only references go to the worker: finished
         strokes never change (undo and resize make new lists), and the stroke being drawn only
         grows, so a (stroke, number of points) pair is a snapshot. Marks smaller than two brush
-        widths are clicks, never digits."""
+        widths are clicks, never digits. `memory`: the user's corrections (adapt.Memory) that
+        pull the answers, as they are now (a copy: learning goes on in this thread)."""
         strokes = [(s, len(s)) for s in board.all_strokes()]
         answer = Answer(board.version, board.rewrites, live)
+        memory = copy.copy(memory) if memory is not None and len(memory) else None
         with self._cv:
-            self._waiting = (model, strokes, threshold, 2 * board.brush, answer)
+            self._waiting = (model, strokes, threshold, 2 * board.brush, answer, memory)
             self._cv.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="reader", daemon=True)
@@ -162,9 +165,10 @@ class Reader:
                 self._busy = False
                 self._cv.notify_all()
 
-    def _read(self, model, strokes, threshold: float, min_size: float, answer: Answer) -> Answer:
+    def _read(self, model, strokes, threshold: float, min_size: float, answer: Answer, memory) -> Answer:
         import numpy as np  # with the model, off the main thread: not at start-up
 
+        from player.adapt import signature
         from player.preprocess import bounding_box, digits_to_images
         from player.segment import choose, plan
 
@@ -179,16 +183,22 @@ class Reader:
             keys = [self._key(group) for group in candidates.groups]
             known = {key: self._candidates[key] for key in keys if key in self._candidates}
             new = [i for i, key in enumerate(keys) if key not in known]
-            if new:
+            if new:  # with each one's signature, what learning from corrections compares (player/adapt.py)
                 images = digits_to_images([candidates.groups[i] for i in new])
-                probs, not_digit = model.predict_parts(images)
-                known.update({keys[i]: (images[j], probs[j], not_digit[j]) for j, i in enumerate(new)})
+                if getattr(model, "has_features", False):
+                    probs, not_digit, features = model.predict_features(images)
+                    signatures = signature(features, images)
+                else:
+                    (probs, not_digit), signatures = model.predict_parts(images), [None] * len(images)
+                known.update({keys[i]: (images[j], probs[j], not_digit[j], signatures[j]) for j, i in enumerate(new)})
             for key in keys:
                 self._candidates[key] = known[key]
                 self._candidates.move_to_end(key)
             while len(self._candidates) > self.CANDIDATES_KEPT:
                 self._candidates.popitem(last=False)
             images, probs, not_digit = (np.stack([known[key][field] for key in keys]) for field in range(3))
+            if memory is not None and getattr(model, "has_features", False):
+                probs, not_digit = memory.adapt(probs, not_digit, np.stack([known[key][3] for key in keys]))
             parts = choose(candidates, images, probs, not_digit, min_size)
             answer.result = model.read_parts(parts, threshold, min_size)
             answer.boxes = [bounding_box(part.strokes) for part in parts]
@@ -265,8 +275,131 @@ def default_dir(kind: str) -> Path:
     return Path(platformdirs.user_data_dir("digits")) / kind
 
 
+class Learning:
+    """Learning from the user's corrections (player/adapt.py) in one run of the player: the
+    memory, read from the corrections folder in the background once the model is there, and
+    the user's switches: on/off, forget."""
+
+    QUESTION = ("forget all corrections? Y: forget (their files are kept, in forgotten/)   D: forget and delete "
+                "the files   any other key: no")
+
+    def __init__(self, folder: Path | None, enabled: bool = True):
+        self.folder, self.enabled = folder, enabled  # None: the user data folder, found at start()
+        self.memory = None  # adapt.Memory once the folder is read
+        self.problems: list[str] = []  # corrections that could not be used, one line each
+        self.done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.able = True  # False: the model has no features output, so nothing can be learned
+
+    def start(self, model) -> None:
+        """Read the corrections folder in a thread (a few hundred files take a second or two), once,
+        when learning is on and the model is there."""
+        if self._thread is not None or not self.enabled or model is None:
+            return
+        self.able = bool(getattr(model, "has_features", False))
+        self.folder = Path(self.folder or default_dir("corrections"))
+
+        def load():
+            from player import adapt
+
+            try:
+                self.memory, self.problems = adapt.load(model, self.folder)
+            except Exception as e:  # a model failing on a correction: learning is off, the player works
+                self.memory, self.problems = adapt.Memory(), [f"cannot learn from {self.folder}: {e}"]
+            finally:
+                self.done.set()
+            for problem in self.problems:
+                warn(f"{problem} (correction not used)")
+
+        self._thread = threading.Thread(target=load, name="corrections-loader", daemon=True)
+        self._thread.start()
+
+    def in_use(self):
+        """The memory that adapts the answers now (adapt.Memory), or None: the model as it is."""
+        if self.enabled and self.able and self.done.is_set() and self.memory is not None and len(self.memory):
+            return self.memory
+        return None
+
+    def switch(self, model) -> str:
+        """The A key: learning on or off; what the status line says then."""
+        self.enabled = not self.enabled
+        self.start(model)
+        return self.status()
+
+    def correction_saved(self, model, board: Board, path: Path, label: str) -> int:
+        """The correction just saved at `path` replaces the one saved before for the same drawing
+        (typing again fixes a correction, it does not pile up files) and is learned at once, split
+        as the drawing was read. Returns the digits learned (0 with learning off)."""
+        from player import adapt
+
+        replaces, board.correction = board.correction, str(path)
+        if replaces is not None:
+            for old in (Path(replaces), Path(replaces).with_suffix(".png")):
+                old.unlink(missing_ok=True)
+        if not self.enabled or model is None:
+            return 0
+        self.start(model)
+        self.done.wait()  # a correction saved while the folder is still being read: learned after it
+        if replaces is not None:
+            self.memory.forget(replaces)
+        if not self.able:
+            return 0
+        return adapt.learn(model, self.memory, board.strokes, label, str(path), 2 * board.brush)
+
+    def answer(self, key: str) -> str:
+        """The key pressed after QUESTION: "y" forgets, "d" forgets and deletes the files."""
+        return self.forget(delete=key == "d") if key in ("y", "d") else "nothing forgotten"
+
+    def forget(self, delete: bool) -> str:
+        """Forget every correction: the folder's drawings move to corrections/forgotten/ with their
+        pictures (kept: the user can move them back), or are deleted. Returns what was done."""
+        if self._thread is not None:
+            self.done.wait()  # not while the folder is being read
+        self.folder = Path(self.folder or default_dir("corrections"))
+        if self.memory is not None:
+            self.memory.forget()
+        kept, moved, failed = self.folder / "forgotten", 0, 0
+        for source in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            try:
+                if delete:
+                    source.with_suffix(".png").unlink(missing_ok=True)
+                    source.unlink()
+                else:
+                    kept.mkdir(exist_ok=True)
+                    stem = _free_stem(kept, source.stem)  # never over an earlier forgotten one
+                    for path in (source.with_suffix(".png"), source):  # the drawing last: all or nothing
+                        if path.exists():
+                            path.rename(kept / f"{stem}{path.suffix}")
+                moved += 1
+            except OSError:
+                failed += 1
+        done = f"forgot {moved} correction{'s' * (moved != 1)}: "
+        done += "their files are deleted" if delete else f"their files are kept in {kept}"
+        return done + (f" ({failed} could not be {'deleted' if delete else 'moved'})" if failed else "")
+
+    def status(self) -> str:
+        """How many corrections are in use, for the status line and the help."""
+        if not self.enabled:
+            return "learning off"
+        if not self.done.is_set():
+            return "learning: reading corrections..."
+        if not self.able:
+            return "learning: this model cannot"
+        n = self.memory.corrections() if self.memory is not None else 0
+        return f"learning from {n} correction{'s' * (n != 1)}"
+
+
+def _free_stem(folder: Path, stem: str) -> str:
+    """`stem`, or `stem-1`, `stem-2`, ...: the first name with no drawing or picture in `folder`."""
+    for n in range(10_000):
+        name = f"{stem}-{n}" if n else stem
+        if not (folder / f"{name}.json").exists() and not (folder / f"{name}.png").exists():
+            return name
+    raise OSError(f"{folder}: no free file name for {stem}")
+
+
 def model_notes(loader: ModelLoader, threshold: float, save_dir: Path | None,
-                corrections_dir: Path | None) -> list[str]:
+                corrections_dir: Path | None, learning: str = "") -> list[str]:
     """The help card's notes: which model and how accurate (or why it failed), where things go."""
     if loader.error:
         return [loader.error]
@@ -285,4 +418,5 @@ def model_notes(loader: ModelLoader, threshold: float, save_dir: Path | None,
             f"pen digits {percent('pen_val_accuracy')}",
             f"threshold {threshold:.2f}: less sure digits read \"?\"",
             f"S saves to {save_dir or default_dir('drawings')}",
-            f"corrections go to {corrections_dir or default_dir('corrections')}"]
+            f"corrections go to {corrections_dir or default_dir('corrections')}"
+            + (f"; {learning} (A: on/off, F: forget)" if learning else "")]

@@ -317,12 +317,14 @@ def draw_panel(screen: pygame.Surface, rect: pygame.Rect, board: Board, fonts: F
     return drawn
 
 
-def draw_status(screen: pygame.Surface, rect: pygame.Rect, board: Board, fonts: Fonts) -> Drawn:
-    """The status line: the last message on the left, the live switch and key hints right;
-    shorter hints in a narrow window, so that the message keeps most of the line."""
+def draw_status(screen: pygame.Surface, rect: pygame.Rect, board: Board, fonts: Fonts, learning: str = "") -> Drawn:
+    """The status line: the last message on the left, the live switch, how many corrections are
+    learned and key hints right; shorter hints in a narrow window, so that the message keeps
+    most of the line."""
     drawn = Drawn(rect)
     live = f"live {'on' if board.live else 'off'}"
-    hints = [f"{live} (L)   \u00b7   Enter read   \u00b7   H help", f"{live} (L)  \u00b7  H help"]
+    learned = f"{learning} (A)   \u00b7   " if learning else ""
+    hints = [f"{learned}{live} (L)   \u00b7   Enter read   \u00b7   H help", f"{live} (L)  \u00b7  H help"]
     hint = next((h for h in hints if fonts.get(14).size(h)[0] <= 0.45 * rect.w - 32), "")
     room = rect.w - 32
     if hint:

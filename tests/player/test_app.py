@@ -513,3 +513,123 @@ def test_a_drawn_one_reads_one_with_the_shipped_model(tmp_path):
         assert a.board.result.digits == "1"
     finally:
         pygame.quit()
+
+
+# -- learning from corrections (player/adapt.py) in the app
+
+
+class LearningModel(FakeModel):
+    """The fake model with a features output: each image's own pixels (28 x 28 -> 16 x 49 sums),
+    so a correction pulls exactly the drawings that look like it."""
+
+    has_features = True
+
+    def predict_features(self, images):
+        probs, not_digit = self.predict_parts(images)
+        return probs, not_digit, np.asarray(images, np.float32).reshape(len(images), 16, 49).sum(axis=2)
+
+
+@pytest.fixture
+def learning_app(tmp_path):
+    model = LearningModel()
+    options = Options(size=(1000, 640), events=True, save_dir=tmp_path / "drawings",
+                      corrections_dir=tmp_path / "corrections")
+    a = App(options, loader=ModelLoader.of(model), log=EventLog(True, io.StringIO()))
+    a.open()
+    a.step()
+    a.learning.done.wait(10)
+    yield a
+    pygame.quit()
+
+
+def correct(a, strokes, digit_key):
+    draw(a, strokes)
+    key(a, pygame.K_RETURN)
+    key(a, digit_key)
+
+
+def test_a_correction_is_learned_at_once_and_read_again(learning_app):
+    a = learning_app
+    correct(a, ONE, pygame.K_7)  # the fake reads every digit as 1
+    assert a.board.result.digits == "7"  # read again at once, with what was learned
+    assert a.learning.status() == "learning from 1 correction"
+    key(a, pygame.K_c)
+    draw(a, [[(x + 40, y) for x, y in ONE[0]]])  # the same style elsewhere on the canvas
+    key(a, pygame.K_RETURN)
+    assert a.board.result.digits == "7"
+    key(a, pygame.K_a)  # learning off: the model alone again
+    assert a.learning.status() == "learning off" and a.board.result.digits == "1"
+
+
+def test_typing_again_replaces_the_correction_of_the_same_drawing(learning_app, tmp_path):
+    a = learning_app
+    correct(a, ONE, pygame.K_7)
+    key(a, pygame.K_3)  # "no, it was 3": the same drawing, a new correction in place of the first
+    files = sorted(p.name for p in (tmp_path / "corrections").iterdir())
+    assert len(files) == 2 and files[0].startswith("label-3") and {Path(f).suffix for f in files} == {".json", ".png"}
+    assert a.learning.memory.labels.tolist() == [3] and a.board.result.digits == "3"
+    key(a, pygame.K_c)
+    correct(a, ONE, pygame.K_5)  # a new drawing: a new file
+    assert len(list((tmp_path / "corrections").glob("*.json"))) == 2
+
+
+def test_forget_asks_first_and_keeps_the_files_unless_told(learning_app, tmp_path):
+    a, folder = learning_app, tmp_path / "corrections"
+    correct(a, ONE, pygame.K_7)
+    key(a, pygame.K_f)
+    assert "forget" in a.board.message
+    key(a, pygame.K_n)  # any other key: nothing happens
+    assert a.board.message == "nothing forgotten" and len(a.learning.memory) == 1
+    key(a, pygame.K_f)
+    key(a, pygame.K_y)
+    assert len(a.learning.memory) == 0 and not list(folder.glob("*.json"))
+    assert sorted(p.suffix for p in (folder / "forgotten").iterdir()) == [".json", ".png"]
+    assert "kept in" in a.board.message
+    key(a, pygame.K_RETURN)
+    assert a.board.result.digits == "1"  # read again without what was forgotten
+    key(a, pygame.K_c)
+    correct(a, ONE, pygame.K_4)
+    key(a, pygame.K_f)
+    key(a, pygame.K_d)
+    assert not list(folder.glob("*.*")) and len(list((folder / "forgotten").iterdir())) == 2
+
+
+def test_corrections_in_the_folder_are_learned_at_start_unless_turned_off(tmp_path):
+    folder = tmp_path / "corrections"
+    folder.mkdir()
+    (folder / "label-7.json").write_text(json.dumps({"canvas": [640, 560], "brush": 14, "strokes": ONE,
+                                                     "label": "7"}))
+    for flag, expected in (([], "7"), (["--no-learning"], "1")):
+        args = player_app.parse_args(["--corrections-dir", str(folder), *flag])
+        a = App(Options(size=(1000, 640), corrections_dir=args.corrections_dir, learning=not args.no_learning),
+                loader=ModelLoader.of(LearningModel()), log=EventLog(True, io.StringIO()))
+        a.open()
+        try:
+            a.step()
+            if not flag:
+                a.learning.done.wait(10)
+                assert a.learning.status() == "learning from 1 correction"
+                assert any("learning from 1 correction" in n for n in model_notes(
+                    a.loader, 0.5, None, folder, a.learning.status()))
+            draw(a, ONE)
+            key(a, pygame.K_RETURN)
+            assert a.board.result.digits == expected
+        finally:
+            pygame.quit()
+
+
+def test_forget_with_learning_off_still_moves_the_files(tmp_path):
+    folder = tmp_path / "corrections"
+    folder.mkdir()
+    (folder / "label-7.json").write_text(json.dumps({"canvas": [640, 560], "strokes": ONE, "label": "7"}))
+    a = App(Options(size=(1000, 640), corrections_dir=folder, learning=False),
+            loader=ModelLoader.of(LearningModel()), log=EventLog(True, io.StringIO()))
+    a.open()
+    try:
+        a.step()
+        key(a, pygame.K_f)
+        key(a, pygame.K_y)
+        assert a.board.message.startswith("forgot 1 correction") and a.learning.status() == "learning off"
+        assert [p.name for p in (folder / "forgotten").iterdir()] == ["label-7.json"]
+    finally:
+        pygame.quit()

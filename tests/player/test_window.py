@@ -144,3 +144,54 @@ def test_q_quits_with_status_0(display):
         assert p.quit() == 0
     finally:
         p.close()
+
+
+def test_a_misread_style_once_corrected_reads_right(display, tmp_path):
+    """Learning from a correction, through the real window: a pen digit of an unseen writer that
+    the model misreads is drawn, corrected with a digit key, then drawn again elsewhere at another
+    size: it reads right."""
+    if not trained_model():
+        pytest.skip(f"no trained model at {find_model()}")
+    from player.model import Model
+
+    model = Model(find_model())
+    if not model.has_features:
+        pytest.skip(f"{find_model()} has no features output: it cannot learn")
+    p = Player(display, "--corrections-dir", str(tmp_path))
+    try:
+        p.canvas = p.wait_for("ready")["canvas"]
+        p.window = p.find_window()
+        first, again, label = misread_pen_digit(model, tuple(p.canvas[2:]))
+        assert draw_strokes_and_read(p, first) != label
+        p.xdotool("key", "--window", p.window, label)
+        assert p.wait_for("saved")["label"] == label
+        assert p.wait_for("recognised")["digits"] == label  # read again at once with what it learned
+        assert draw_strokes_and_read(p, again) == label
+        assert p.quit() == 0
+    finally:
+        p.close()
+
+
+def misread_pen_digit(model, canvas: tuple[int, int]):
+    """A validation writer's digit the model misreads drawn on the left of the canvas (and drawn
+    again on the right, smaller), as the window will get them: (first, again, its label)."""
+    import numpy as np
+
+    from training.pendigits import DEFAULT_PEN, load_unipen, split_writers
+
+    if not DEFAULT_PEN.exists():
+        pytest.skip(f"pen digits not found at {DEFAULT_PEN}")
+
+    def placed(digit, left: float, height: float):
+        """`height` of the canvas high, from `left` of its width (or less, to stay inside it)."""
+        pts = np.concatenate(digit.strokes)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        scale = min(height * canvas[1] / max(hi[1] - lo[1], 1e-9), 0.4 * canvas[0] / max(hi[0] - lo[0], 1e-9))
+        return [[(round((x - lo[0]) * scale + left * canvas[0]), round((y - lo[1]) * scale + 0.15 * canvas[1]))
+                 for x, y in s] for s in digit.strokes]
+
+    for digit in split_writers(load_unipen(DEFAULT_PEN))[1]:
+        first, again = placed(digit, 0.1, 0.7), placed(digit, 0.55, 0.5)
+        if all(model.read_strokes(s, 0.5, min_size=28).digits != str(digit.label) for s in (first, again)):
+            return first, again, str(digit.label)
+    pytest.skip("the model reads every validation pen digit right: nothing to correct")
