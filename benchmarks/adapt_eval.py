@@ -21,7 +21,9 @@ with 500 corrections stored against none, interleaved, medians.
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -208,12 +210,19 @@ def timing_table(model: Model, users: list[Writer], quick: bool) -> tuple[str, b
     stored against none: interleaved, medians of single calls."""
     drawings = [(dr, label) for w in users for dr, label in zip(w.drawings, w.labels, strict=True)]
     rng = np.random.default_rng(1)
-    picks = [drawings[i] for i in rng.choice(len(drawings), size=min(len(drawings), 540), replace=False)]
+    stored = 50 if quick else 500
+    picks = [drawings[i] for i in rng.choice(len(drawings), size=min(len(drawings), stored + 40), replace=False)]
     memory = adapt.Memory()
-    for j, (dr, label) in enumerate(picks[:500]):
+    for j, (dr, label) in enumerate(picks[:stored]):
         adapt.learn(model, memory, dr["strokes"], label, f"c{j}", 2 * dr["brush"])
     stored = memory.corrections()
-    probe = picks[500:] or picks[:40]
+    probe = picks[stored:] or picks[:40]
+    with tempfile.TemporaryDirectory(prefix="adapt_eval-") as folder:  # the app's start: the folder read
+        for j, (dr, label) in enumerate(picks[:stored]):
+            (Path(folder) / f"label-{label}-{j}.json").write_text(json.dumps(dr))
+        t = time.perf_counter()
+        loaded, _ = adapt.load(model, folder)
+        load_s = time.perf_counter() - t
     rounds = 2 if quick else 15
     learn = []
     read = {"none": [], "500": [], "none, model only": [], "500, model only": []}
@@ -233,7 +242,9 @@ def timing_table(model: Model, users: list[Writer], quick: bool) -> tuple[str, b
                 read[f"{name}, model only"].append(time.perf_counter() - t)
     med = {k: common.median(v) for k, v in read.items()}
     ratio, ratio_model = med["500"] / med["none"], med["500, model only"] / med["none, model only"]
-    rows = [["learn one correction (drawing -> memory: split, model, store)", common.ms(common.median(learn)), ""],
+    rows = [[f"read a folder of {loaded.corrections()} corrections (the app does it in the background at start)",
+             f"{load_s:.2f} s", ""],
+            ["learn one correction (drawing -> memory: split, model, store)", common.ms(common.median(learn)), ""],
             ["read a digit drawing (strokes -> answer), no corrections", common.ms(med["none"]), ""],
             [f"the same with {stored} corrections stored", common.ms(med["500"]), f"{ratio:.2f}x"],
             ["model part only (one image -> probabilities), no corrections", common.ms(med["none, model only"]), ""],

@@ -39,6 +39,7 @@ REACH = 0.1  # cosine distance at which an example's pull has fallen to 1/e
 STRENGTH = 30.0  # an example's pull at distance 0, against the model's probabilities (which sum to 1)
 CUTOFF = 1e-4  # pulls below this are zero: answers far from every example stay bit-identical
 PICTURE_WEIGHT = 0.5  # share of the 14x14 picture in a signature, against 1 for the features
+FAR = REACH * float(np.sqrt(-np.log(CUTOFF)))  # the distance at which the pull falls below CUTOFF
 MAX_CORRECTIONS = 2000  # newest correction files read; bounds start-up time and reading cost
 BATCH = 256  # digit images per model call when reading the corrections folder
 
@@ -133,6 +134,8 @@ class Memory:
         # product, where OpenBLAS's threaded matrix product was 5x slower for a handful of digits
         similarity = np.stack([self.signatures @ s for s in np.asarray(signatures, np.float32)])
         nearest = 1.0 - np.maximum.reduceat(similarity, self.first, axis=1)  # per taught label
+        if nearest.min() >= FAR:  # the usual case, a digit unlike anything taught: nothing to do
+            return probs, not_digit
         pull = np.zeros((len(probs), 10), np.float32)
         pull[:, self.taught] = np.exp(-np.square(np.maximum(nearest, 0.0) / REACH))
         pull[pull < CUTOFF] = 0.0

@@ -99,9 +99,16 @@ def test_pen_eval_names_a_missing_data_file(tmp_path):
     assert str(missing) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
+def test_adapt_eval(pen_path):
+    need(ONNX)
+    out = run("adapt_eval.py").stdout
+    assert "k=2" in out and "mistakes without" in out and "learn one correction" in out
+
+
 def test_scripts_have_the_common_flags():
     for script in ("latency.py", "startup.py", "accuracy.py", "footprint.py", "throughput.py", "pictures.py",
-                   "pen_eval.py"):
+                   "pen_eval.py", "adapt_eval.py"):
         proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--help"], cwd=ROOT, capture_output=True,
                               text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
