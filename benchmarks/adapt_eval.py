@@ -32,7 +32,7 @@ import common  # benchmarks/common.py: --quick, --no-record, tables, RESULTS.md;
 import numpy as np
 
 from player import DEFAULT_THRESHOLD, adapt
-from player.model import FEATURES_NAME, Model, ModelError, find_model, reading
+from player.model import FEATURES_NAME, Model, ModelError, find_model, in_batches, reading
 from player.preprocess import digits_to_images
 from player.segment import choose, plan
 from training import pendigits, unipen
@@ -83,9 +83,8 @@ class Writer:
         self.labels = [str(d.label) for d in digits]
         self.plans = [plan(dr["strokes"]) for dr in self.drawings]
         images = digits_to_images([g for p in self.plans for g in p.groups])
-        outputs = [model.predict_features(images[i : i + 256]) for i in range(0, len(images), 256)]
-        probs, not_digit = (np.concatenate([o[k] for o in outputs]) for k in (0, 1))
-        signatures = adapt.signature(np.concatenate([o[2] for o in outputs]), images)
+        probs, not_digit, features = in_batches(model.predict_features, images, 256)
+        signatures = adapt.signature(features, images)
         self.candidates, start = [], 0
         for p in self.plans:
             end = start + len(p.groups)

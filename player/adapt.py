@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from player.drawing import DrawingError, load_drawing
+from player.model import in_batches
 from player.preprocess import IMAGE_SIZE, digits_to_images
 
 REACH = 0.1  # cosine distance at which an example's pull has fallen to 1/e
@@ -221,8 +222,7 @@ def load(model, folder: str | Path) -> tuple[Memory, list[str]]:
     if pending and model.has_features:
         pending.reverse()  # oldest first, as they were taught
         images = np.concatenate([im for _, _, im in pending])
-        features = np.concatenate([model.predict_features(images[i : i + BATCH])[2]  # few model calls
-                                   for i in range(0, len(images), BATCH)])
+        features = in_batches(model.predict_features, images, BATCH)[2]  # all files in a few model calls
         rows, start = signature(features, images), 0
         for source, label, im in pending:
             memory.add(rows[start : start + len(im)], [int(c) for c in label], source)
