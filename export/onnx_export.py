@@ -16,10 +16,11 @@ The ONNX outputs are the Keras model's, in the player's order: probabilities [N,
 not_digit [N,1] and features [N,k] (the penultimate layer) when the model has them. A one-output
 model's output is probabilities, whatever Keras called it.
 
-The int8 model has uint8 weights (u8u8), not the usual int8 ones: onnxruntime's u8s8 kernels
-on CPUs without VNNI add products into saturating 16-bit sums, and the shipped u8s8 model read
-99.43% of MNIST test on such a CPU (AVX2 only) and 99.61% on one with VNNI; u8u8 is computed
-exactly everywhere, 99.65% (fp32 99.67%). The numbers and the alternatives: export/quantize.py.
+The int8 model has 7-bit weights (reduce_range), not the usual 8-bit ones: onnxruntime's int8
+kernels on CPUs without VNNI add pairs of products into saturating 16-bit sums, and a model
+with 8-bit weights read 99.43% of MNIST test on such a CPU (AVX2 only) and 99.61% on one with
+VNNI (fp32 99.67%). With 7-bit weights no sum can overflow: every CPU computes the same, and
+it is faster than fp32. The numbers and the alternatives: export/quantize.py.
 
 Exit status: 0 exported; 1 a check failed (parity, size, int8 accuracy); 2 bad input (model,
 data or output folder) or TensorFlow / tf2onnx not installed.

@@ -18,7 +18,8 @@ from player.model import INPUT_NAME
 CPU_FLAGS = {"x86_64": ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8"),
              "aarch64": ("asimd", "asimddp", "i8mm")}
 # what the int8 file says it is (its metadata "quantization", with the calibration images)
-METHOD = "int8 static QDQ, per-channel uint8 weights, uint8 activations (u8u8: exact on every CPU), MinMax"
+METHOD = ("int8 static QDQ, per-channel 7-bit int8 weights (reduce_range: no 16-bit overflow on any CPU), "
+          "uint8 activations, MinMax")
 
 
 def cpu_features() -> str:
@@ -39,21 +40,28 @@ def cpu_features() -> str:
 def quantize(fp32_bytes: bytes, calibration: np.ndarray) -> bytes:
     """Static int8 quantization, calibrated on training images, right on every CPU.
 
-    Measured on the shipped model, all 10,000 MNIST test images, on this project's dev machine
-    (AMD EPYC, AVX2, no AVX-512, no VNNI; fp32 99.67%), per-channel weights, MinMax:
-      QDQ uint8 activations, int8 weights (u8s8)   99.43%    QDQ u8s8, reduce_range   99.62%
-      QDQ int8 activations (s8s8)                   99.43%    QDQ uint8 weights (u8u8) 99.65%
-    The same u8s8 file reads 99.61% on a CPU with VNNI. Without VNNI, onnxruntime multiplies
-    u8 by s8 with VPMADDUBSW, which adds pairs of products into a saturating int16: 255 x 127
-    x 2 overflows, and which digits break depends on the instruction set (onnxruntime documents
-    this; s8s8 is shifted to u8s8 on x86 and breaks the same way; QOperator keeps per-channel
-    weights int8 whatever weight_type says). u8u8 weights go through kernels that widen to
-    16 bits before multiplying, exact on every instruction set, so the accuracy this export
-    measures is what every player gets; reduce_range (7-bit weights) also avoids the overflow
-    but measured 0.03 points lower. The rest: QDQ (onnxruntime's recommended format),
-    per-channel weights (BatchNorm folded into the convolutions gives each filter its own
-    range), MinMax (as good as Entropy and Percentile on a 97.5% model, 3x faster). The
-    softmax stays float: quantized, its rows summed to 1 +- 0.016 only.
+    Measured on this project's dev machine (AMD EPYC, AVX2, no AVX-512, no VNNI), all 10,000
+    MNIST test images, QDQ, per-channel weights, MinMax; time per call against fp32, one thread:
+
+                                                model of 2026-11-25   shipped (3 outputs)   1 image  64 images
+      fp32                                            99.67%               99.57%            1.00x    1.00x
+      u8s8: uint8 activations, int8 weights           99.43%               99.37%            0.85x    0.69x
+      s8s8; QOperator u8u8 (its weights stay int8)    99.43%               99.37%, 99.36%
+      u8u8: uint8 weights                             99.65%               99.56%            1.14x    1.04x
+      u8s8 with reduce_range: 7-bit weights           99.62%               99.57%            0.84x    0.72x
+
+    The same u8s8 file read 99.61% on a CPU with VNNI. Without VNNI, onnxruntime multiplies
+    uint8 activations by int8 weights with VPMADDUBSW, which adds each pair of products into a
+    saturating int16: 2 x 255 x 127 overflows it, so the answers depend on the instruction set
+    (onnxruntime documents this; s8s8 is shifted to u8s8 on x86 and breaks the same way). With
+    reduce_range the weights are 7-bit, at most 64 in magnitude: 2 x 255 x 64 = 32,640 fits, so
+    every kernel (AVX2, AVX-512, VNNI, ARM dot products) computes the exact integer sums and the
+    accuracy this export measures is what every player gets. u8u8 is exact too, but slower than
+    fp32 on AVX2 (its kernel widens to 16 bits first): an int8 model that is slower than fp32
+    has no reason to exist. The rest: QDQ (onnxruntime's recommended format), per-channel
+    weights (BatchNorm folded into the convolutions gives each filter its own range), MinMax
+    (as good as Entropy and Percentile on a 97.5% model, 3x faster). The softmax stays float:
+    quantized, its rows summed to 1 +- 0.016 only.
     """
     import onnx
     import onnxruntime as ort
@@ -86,6 +94,6 @@ def quantize(fp32_bytes: bytes, calibration: np.ndarray) -> bytes:
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
         softmax = [n.name for n in onnx.load(prepared).graph.node if n.op_type == "Softmax"]
         quantize_static(str(prepared), str(int8), Images(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=True,
                         calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=softmax)
         return int8.read_bytes()

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 
@@ -24,7 +25,7 @@ MODELS = ROOT / "models"
 FILES = {"fp32": MODELS / "digits.onnx", "int8": MODELS / "digits.int8.onnx"}
 # How far the accuracy measured here may be from the one the metadata and the README state:
 # two images of 10,000. fp32 sums run in another order in another CPU's kernels and can flip
-# a borderline digit; the int8 model's integer arithmetic (u8u8) is exact on every CPU.
+# a borderline digit; the int8 model's integer sums (7-bit weights) are exact on every CPU.
 TOLERANCE_IMAGES = 2
 
 
@@ -83,6 +84,15 @@ def test_made_from_the_shipped_keras_model(measured, kind):
     assert measured[kind]["metadata"]["source_sha256"] == keras_sha, (
         f"{FILES[kind].name} was exported from another digits.keras: re-export "
         "(digits-export --data ../shared/data/mnist.npz --quantize)")
+
+
+def test_int8_weights_are_7_bit_so_no_cpu_saturates_their_sums():
+    """Without VNNI, onnxruntime adds pairs of uint8 x int8 products into a saturating int16
+    (export/quantize.py): 2 x 255 x 64 fits, 2 x 255 x 127 does not."""
+    weights = [onnx.numpy_helper.to_array(init) for init in onnx.load(FILES["int8"]).graph.initializer
+               if init.data_type == onnx.TensorProto.INT8]
+    assert weights and max(int(np.abs(w.astype(np.int32)).max()) for w in weights) <= 64, (
+        f"{FILES['int8'].name} has 8-bit weights: re-export (digits-export --data ../shared/data/mnist.npz --quantize)")
 
 
 def test_int8_has_the_outputs_of_fp32(measured):
