@@ -4,6 +4,7 @@ read in background threads, the --events stream, warnings on stderr, and the dra
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 import json
 import os
@@ -56,6 +57,10 @@ class ModelLoader:
     def _run(self) -> None:
         try:
             self.model = self._load()
+            # numpy, onnxruntime and the model are in: keep their objects out of the garbage
+            # collector's full passes from now on, which took 10-30 ms, a frame and more
+            gc.collect()
+            gc.freeze()
         except Exception as e:  # any failure is shown to the user, as one line
             from player.model import ModelError
 
