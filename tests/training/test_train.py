@@ -44,12 +44,12 @@ def test_metrics_say_how_the_model_was_made(quick_run, mnist_small_npz, pen_path
     m = json.loads((quick_run / "metrics.json").read_text())
     assert m["command"].startswith("digits-train ") and "--quick" in m["command"]
     assert m["epochs"] == 1 and m["seed"] == 1 and m["train_seconds"] > 0
-    # one epoch on 2,000 MNIST images, 600 digits of each pen source and 1,200 non-digits; measured
-    # MNIST 91.2%, pen 76.7%, UNIPEN 91.0%, non-digits caught 78.7% (one-source runs varied by 4 points)
-    assert m["mnist_test_accuracy"] >= 0.85 and set(m["mnist_test_per_class"]) == {str(k) for k in range(10)}
+    # one epoch on 2,000 MNIST images, 600 digits of each pen source and 1,200 non-digits; two runs
+    # measured MNIST 91.2/91.6%, pen 76.7/79.3%, UNIPEN 91.0/90.3%, non-digits caught 78.7/77.0%
+    assert m["mnist_test_accuracy"] >= 0.87 and set(m["mnist_test_per_class"]) == {str(k) for k in range(10)}
     assert m["mnist_test_count"] == 500
     assert m["pen_val_accuracy"] >= 0.70 and m["pen_val_count"] == 300
-    assert m["unipen_val_accuracy"] >= 0.80 and m["not_digit_val_caught"] >= 0.65
+    assert m["unipen_val_accuracy"] >= 0.85 and m["not_digit_val_caught"] >= 0.70
     assert set(m["train_images"]) == {"mnist", "pen", "unipen", "not_digit"}
     assert m["outputs"] == ["probabilities", "not_digit", "features"]
     assert {"pen_final_accuracy", "unipen_final_accuracy"} <= set(m)
@@ -143,9 +143,11 @@ def test_ctrl_c_keeps_checkpoint_and_resume_finishes(mnist_small_npz, tmp_path):
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state = out / "checkpoints" / "state.json"
-    deadline = time.time() + 120
+    deadline = time.time() + 300  # generous: the 2-core machine may be shared with other training jobs
     while _epochs_done(state) < 1 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
+    if _epochs_done(state) < 1:
+        proc.kill()  # so that communicate() below returns its output at once
     assert _epochs_done(state) >= 1, proc.communicate()[1][-2000:]
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -155,7 +157,7 @@ def test_ctrl_c_keeps_checkpoint_and_resume_finishes(mnist_small_npz, tmp_path):
     done = json.loads(state.read_text())["epoch"]
     assert 1 <= done < 6
 
-    resumed = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming from epoch {done}" in resumed.stdout
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 6
