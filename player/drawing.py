@@ -104,7 +104,7 @@ def _points(stroke, i: int) -> list[tuple[float, float]]:
             xy = np.fromiter(chain.from_iterable(stroke), np.float64, 2 * len(stroke))
         except OverflowError:  # an integer too large for a float: named below
             xy = np.array([math.inf])
-        if np.isfinite(xy).all() and not (np.abs(xy) > 2**53).any():
+        if np.abs(xy).max(initial=0.0) <= 2**53:  # finite, integers exact (NaN compares false: slow path)
             pairs = iter(xy.tolist())
             return list(zip(pairs, pairs, strict=True))
     points = []

@@ -41,6 +41,7 @@ _DIGITS = 256  # digits drawn together: bounds memory, big enough to spread nump
 Point = Sequence[float]
 Stroke = Sequence[Point]
 
+
 def as_arrays(strokes: Sequence[Stroke]) -> list[np.ndarray]:
     """Strokes as float64 (n, 2) arrays; empty strokes and non-finite points dropped."""
     arrays = []
@@ -56,9 +57,9 @@ def as_arrays(strokes: Sequence[Stroke]) -> list[np.ndarray]:
 def bounding_box(strokes: Sequence[np.ndarray]) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) of all points."""
     allpts = strokes[0] if len(strokes) == 1 else np.concatenate(strokes)
-    x0, y0 = allpts.min(axis=0)
-    x1, y1 = allpts.max(axis=0)
-    return float(x0), float(y0), float(x1), float(y1)
+    # the ufuncs' own reduce and tolist: the segmenter asks for thousands of boxes per call
+    (x0, y0), (x1, y1) = np.minimum.reduce(allpts, axis=0).tolist(), np.maximum.reduce(allpts, axis=0).tolist()
+    return x0, y0, x1, y1
 
 
 def _segments(points: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
