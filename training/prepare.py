@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from player.drawing import DrawingError, load_drawing
-from player.preprocess import strokes_to_digits
 from training import nondigits, pendigits, unipen
 from training.data import DataError, data_files, load_mnist
 
@@ -57,8 +56,29 @@ class Data:
     files: list[Path]  # the data files read, for metrics.json's provenance
 
 
-def load_extra(folders) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """Corrections saved by the player: each file is a drawing labelled with its digits."""
+def load_extra(folders, model_path=None) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """Corrections saved by the player: each file is a drawing labelled with its digits.
+
+    Digits come out exactly as the player learns them (player.adapt.examples): a one-digit
+    label is the whole drawing; a longer label is paired with the digits the player's own
+    segmenter finds, and only when it finds as many. That split asks the shipped ONNX model
+    (`model_path`, default the player's), loaded only when a correction of several digits needs it.
+    """
+    from player.adapt import examples
+
+    model = None
+
+    def predict(images):
+        nonlocal model
+        if model is None:
+            from player.model import Model, ModelError
+
+            try:
+                model = Model(model_path)
+            except ModelError as e:
+                raise DataError(f"--extra: numbers of several digits are split by the player's model: {e}") from None
+        return model.predict_parts(images)
+
     images, labels, files = [], [], []
     for folder in folders:
         folder = Path(folder)
@@ -70,9 +90,9 @@ def load_extra(folders) -> tuple[np.ndarray, np.ndarray, list[Path]]:
             except DrawingError as e:
                 print(f"skipping {e}", file=sys.stderr)
                 continue
-            digits = strokes_to_digits(drawing.strokes)  # exactly what the player showed the model
-            if not drawing.label or len(digits) != len(drawing.label):
-                print(f"skipping {path}: label {drawing.label!r} does not match {len(digits)} drawn digits",
+            digits = examples(drawing.strokes, drawing.label, predict) if drawing.label else None
+            if digits is None:
+                print(f"skipping {path}: label {drawing.label!r} does not match the digits the player splits it into",
                       file=sys.stderr)
                 continue
             images.extend(digits)
