@@ -9,9 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from player.drawing import Drawing
+from player.drawing import MAX_POINTS, MAX_STROKES, Drawing
 
 BRUSH = 14  # brush width in window pixels; recognition does not depend on it (preprocess re-draws the pen)
+
+# what a drawing file may hold (player/drawing.py): the board takes no more ink than that, so
+# every drawing the user sees can be saved, loaded again and learned from
+FULL = f"the drawing is full ({MAX_STROKES} strokes, {MAX_POINTS:,} points): undo or clear to draw on"
 
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
@@ -50,9 +54,17 @@ class Board:
         """Finished strokes plus the one being drawn (live recognition reads it too)."""
         return self.strokes + ([self.current] if self.current else [])
 
+    def points(self) -> int:
+        """Points of ink on the board, the stroke being drawn included."""
+        return sum(map(len, self.strokes)) + len(self.current or ())
+
     def pen_down(self, x: float, y: float) -> None:
         if self.current:  # the button came up unseen (outside the window): keep the ink the user saw
             self.strokes.append(self.current)
+            self.current = None
+        if len(self.strokes) >= MAX_STROKES or self.points() >= MAX_POINTS:
+            self.say(FULL, error=True)
+            return
         self.current = [(float(x), float(y))]
         self._changed()
 
@@ -68,9 +80,14 @@ class Board:
             return
         step = max(self.brush / 2, 1.0)
         n = math.ceil(distance / step)
-        self.current.extend((lx + (x - lx) * i / n, ly + (y - ly) * i / n) for i in range(1, n))
-        self.current.append((x, y))
-        self._changed()
+        points = [(lx + (x - lx) * i / n, ly + (y - ly) * i / n) for i in range(1, n)] + [(x, y)]
+        room = MAX_POINTS - self.points()
+        if len(points) > room:  # the drawing is full: the stroke ends where the ink runs out
+            points = points[: max(room, 0)]
+            self.say(FULL, error=True)
+        if points:
+            self.current.extend(points)
+            self._changed()
 
     def pen_up(self) -> None:
         if self.current:

@@ -113,6 +113,31 @@ def test_strokes_are_added_and_far_points_interpolated():
     assert b.current is None
 
 
+def test_the_board_takes_no_more_ink_than_a_drawing_file_may_hold():
+    from player.board import FULL
+    from player.drawing import MAX_POINTS, MAX_STROKES
+
+    b = Board(size=(640, 560), brush=14)
+    for i in range(MAX_STROKES):  # clicks: one point each
+        b.pen_down(i % 600, 10)
+        b.pen_up()
+    b.pen_down(300, 300)
+    assert b.current is None and len(b.strokes) == MAX_STROKES and b.message == FULL and b.error
+    b.undo()
+    b.pen_down(300, 300)  # room again
+    assert b.current is not None
+    b.clear()
+    b.pen_down(0, 0)
+    for k in range(MAX_POINTS // 40 + 5):  # back and forth across the canvas: ~90 points per pass
+        b.pen_move(600 * (k % 2 == 0), 5 + k % 500)
+    b.pen_up()
+    assert b.points() == MAX_POINTS and b.message == FULL
+    b.pen_down(10, 10)  # full: a new stroke is refused too
+    assert b.current is None
+    # what the user sees can always be saved and read again
+    assert parse_drawing(json.loads(json.dumps(b.to_drawing("7").to_json()))).label == "7"
+
+
 def test_undo_and_clear():
     b = Board()
     for x in (10, 50):
