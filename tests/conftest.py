@@ -30,6 +30,23 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_user_data_folder(tmp_path_factory):
+    """The player learns from the corrections in the user data folder by default, and saves
+    there: for the tests that folder (XDG_DATA_HOME, which platformdirs follows) is an empty
+    temporary one, so no test reads a developer's own corrections or writes into them. The data
+    sets stay where they were found ($DIGITS_DATA is pinned first)."""
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "DIGITS_DATA")}
+    os.environ.setdefault("DIGITS_DATA", str(datasets.data_dir()))
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def _data(name: str) -> Path:
     try:
         return datasets.require(name)

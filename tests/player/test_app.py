@@ -658,3 +658,12 @@ def test_forget_with_learning_off_still_moves_the_files(tmp_path):
         assert [p.name for p in (folder / "forgotten").iterdir()] == ["label-7.json"]
     finally:
         pygame.quit()
+
+
+def test_tests_never_read_or_write_the_users_own_corrections():
+    # tests/conftest.py points the user data folder at a temporary one for the whole run
+    from player.session import default_dir
+
+    folder = default_dir("corrections")
+    assert Path(os.environ["XDG_DATA_HOME"]) in folder.parents
+    assert Path.home() / ".local" / "share" not in folder.parents
