@@ -16,7 +16,9 @@ for a tight "41", nor for a "17" whose bar reaches over the 1. So we let the mod
    stroke order), so a part that is no digit on its own (a lone bar, a cap) makes a split
    unlikely, and two digits merged into one box (which the model learned to call not a
    digit) make a merge unlikely.
-4. Neighbouring parts that are not digits are answered together, with one "?".
+4. Neighbouring parts that are not digits are answered together, with one "?", and score
+   as one: a run of "?" parts pays NOT_DIGIT_COST once, so shading cut into several runs
+   of strokes is not read as a digit found among them.
 
 The model is any `predict(images) -> (probabilities (n, 10), not_digit (n,))`; a model without
 a not-digit output passes zeros, and the segmenter still prefers the most confident split.
@@ -42,6 +44,7 @@ SPLIT_PENALTY = 0.0  # log-score added per part: > 0 favours splitting, < 0 merg
 # merged blob the model also calls no digit), yet a scribble stays one "?" rather than many
 # unlikely digits
 NOT_DIGIT_COST = 0.1
+LOG_NOT_DIGIT_COST = math.log(NOT_DIGIT_COST)
 # Two things the model cannot see, because each candidate is drawn alone at the same size:
 # - neighbours that overlap side to side by more than OVERLAP of the wider one's width were
 #   not written one after the other (a slashed zero's slash, the flag of a "1"), though a
@@ -138,9 +141,11 @@ def choose(candidates: Plan, images: np.ndarray, probs: np.ndarray, not_digit: n
         if max(x1 - x0, y1 - y0) < min_size:
             not_digit[k] = 1.0
     digit = probs.max(axis=1) * (1.0 - not_digit)  # how sure the model is that the run is one digit
-    score = np.log(np.maximum(np.maximum(digit, NOT_DIGIT_COST * not_digit), 1e-9))
-    score += np.array([math.log(SMALL_COST) if y1 - y0 < SMALL * candidates.height else 0.0
-                       for _, y0, _, y1 in boxes]) if len(boxes) > 1 else 0.0
+    # each candidate is read in one of two modes: as a digit, or as ink that is no digit ("?")
+    as_digit = np.log(np.maximum(digit, 1e-9))
+    as_digit += np.array([math.log(SMALL_COST) if y1 - y0 < SMALL * candidates.height else 0.0
+                          for _, y0, _, y1 in boxes]) if len(boxes) > 1 else 0.0
+    as_mark = np.log(np.maximum(not_digit, 1e-9))
 
     def overlap_cost(a: int, b: int) -> float:
         """Log-cost of candidate b following candidate a as the next digit."""
@@ -148,24 +153,37 @@ def choose(candidates: Plan, images: np.ndarray, probs: np.ndarray, not_digit: n
         overlap = min(a1, b1) - max(a0, b0)
         return math.log(OVERLAP_COST) if overlap > OVERLAP * max(a1 - a0, b1 - b0, 1e-9) else 0.0
 
-    # dynamic programme over candidates: best[k], the best reading of the units up to the end
-    # of candidate k with k its last part (the overlap cost looks at the previous part)
+    def step(prev: int, prev_mark: bool, k: int, mark: bool) -> float:
+        """Log-score of reading candidate k in mode `mark` after candidate prev (-1: none).
+        A run of "?" parts becomes one "?" (_merge_non_digits), so it pays NOT_DIGIT_COST once
+        and its parts no overlap cost: hatching cut into three runs of strokes is one mark, not
+        three, and a stray "5" among them no longer beats the third NOT_DIGIT_COST."""
+        if mark and prev_mark:
+            return as_mark[k] + SPLIT_PENALTY
+        score = (as_mark[k] + LOG_NOT_DIGIT_COST) if mark else as_digit[k]
+        return score + SPLIT_PENALTY + (overlap_cost(prev, k) if prev >= 0 else 0.0)
+
+    # dynamic programme over (candidate, mode): best[k, m], the best reading of the units up to
+    # the end of candidate k with k its last part, read as a digit (m = 0) or as a mark (m = 1)
     runs = candidates.runs
     ending: dict[int, list[int]] = {}
-    best, back = np.full(len(runs), -math.inf), [-1] * len(runs)
+    best = np.full((len(runs), 2), -math.inf)
+    back: list[list[tuple[int, int]]] = [[(-1, 0), (-1, 0)] for _ in runs]
     for k, (i, j) in enumerate(runs):  # runs come ordered by start: those ending at i are final
-        if i == 0:
-            best[k] = score[k] + SPLIT_PENALTY
-        for prev in ending.get(i, []):
-            total = best[prev] + score[k] + SPLIT_PENALTY + overlap_cost(prev, k)
-            if total > best[k]:
-                best[k], back[k] = total, prev
+        for m in (0, 1):
+            if i == 0:
+                best[k, m] = step(-1, False, k, bool(m))
+            for prev in ending.get(i, []):
+                for pm in (0, 1):
+                    total = best[prev, pm] + step(prev, bool(pm), k, bool(m))
+                    if total > best[k, m]:
+                        best[k, m], back[k][m] = total, (prev, pm)
         ending.setdefault(j, []).append(k)
-    k = max(ending.get(candidates.units, []), key=lambda k: best[k])
+    k, m = max(((k, m) for k in ending.get(candidates.units, []) for m in (0, 1)), key=lambda km: best[km])
     chosen = []
     while k >= 0:
         chosen.append(k)
-        k = back[k]
+        k, m = back[k][m]
     parts = [Part(candidates.groups[k], images[k], probs[k], float(not_digit[k])) for k in reversed(chosen)]
     return _merge_non_digits(parts)
 

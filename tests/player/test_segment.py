@@ -61,6 +61,32 @@ def test_neighbouring_non_digits_are_one_question_mark_and_a_digit_beside_them_s
     assert sum(len(p.strokes) for p in parts) == 4  # no ink lost in the merging
 
 
+def test_hatching_is_one_question_mark_not_a_digit_found_among_its_strokes():
+    # twelve short parallel strokes side by side (shading): every run of them is no digit,
+    # except four in the middle that look like a "5". Reading them saved one "?" part, which
+    # cost more than the "5" did, so the old programme answered "?5?". A run of "?" parts is
+    # one "?" (they are merged) and now pays NOT_DIGIT_COST once.
+    strokes = [[(100 + 25 * i, 100), (120 + 25 * i, 200)] for i in range(12)]
+    candidates = plan(strokes)
+    table = {run: (0, 0.3, 0.95) for run in candidates.runs} | {(4, 8): (5, 0.9, 0.05)}
+    assert read(strokes, table)[0] == "?"
+    # a clear digit beside the shading is still read
+    one = [[(700, 40), (700, 240)]]
+    candidates = plan(strokes + one)
+    table = {run: (0, 0.3, 0.95) for run in candidates.runs} | {(4, 8): (5, 0.9, 0.05), (12, 13): (1, 0.99, 0.01)}
+    assert read(strokes + one, table)[0] == "?1"
+
+
+def test_the_shipped_model_answers_generated_hatching_with_one_question_mark():
+    from player.model import Model
+    from training.nondigits import mark_drawing
+
+    model = Model()
+    rng = np.random.default_rng(7)
+    answers = [model.read_strokes(mark_drawing("hatching", rng)["strokes"]).digits for _ in range(100)]
+    assert sum(a == "?" for a in answers) >= 97, answers
+
+
 def test_a_part_smaller_than_min_size_is_never_a_digit():
     click = [[(300, 300), (301, 301)]]
     assert read(click, {(0, 1): (1, 0.99, 0.0)})[0] == "1"  # blown up, a tiny jitter looks like a "1"
