@@ -346,7 +346,8 @@ def train(config: Config) -> int:
         print(f"trained in {train_seconds:.0f} s")
 
         # The model at the end of the cosine schedule is the one we ship: the best-by-validation checkpoint
-        # is judged on 1,500 pen digits only and tends to be a mid-training, high learning-rate state.
+        # is judged by the raw (not averaged) weights' loss on the sets we tune on, and tends to be a
+        # mid-training, high learning-rate state.
         if config.arch != "tutorial":
             model = shipped_model(model)  # [probabilities, not_digit, features]: what we save and export
         scores, probs = evaluate(model, data.test, data.evals)
