@@ -276,6 +276,7 @@ class App:
         elif key == pygame.K_BACKSPACE or (key == pygame.K_z and ctrl):
             board.undo()
         elif key in (pygame.K_ESCAPE, pygame.K_DELETE) or (key == pygame.K_c and not ctrl):
+            self.learning.accepted(self.model, board)  # going on without a correction: the answer was right
             board.clear()
             self.reading.pending = False
         elif key == pygame.K_l:
