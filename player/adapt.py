@@ -5,10 +5,13 @@ style should read 7, without a re-training. The model already describes each dig
 its `features` output (the penultimate layer), so a correction is kept as a row of memory:
 the digit's *signature* (its features and its 28x28 picture) and the label the user gave it.
 Reading a digit, each label the user taught pulls the model's answer toward itself by how
-close the digit is to the nearest example of that label:
+close the digit is to the examples of that label:
 
-    pull(c) = exp(-(d_c / REACH)^2),   d_c = cosine distance to the nearest example labelled c
+    pull(c) = max over the examples e labelled c of  w_e * exp(-(d_e / reach_e)^2)
     p'(c)   = (p(c) + STRENGTH * pull(c)) / sum of the same over all c
+
+d_e is the cosine distance to example e; a correction has w = 1 and reach = REACH (an
+accepted answer less weight and more reach: below).
 
 The choices, measured on the validation writers (benchmarks/adapt_eval.py):
 - The picture joins the features because the model maps a writer's flagged "1" and their "7"
@@ -22,6 +25,16 @@ The choices, measured on the validation writers (benchmarks/adapt_eval.py):
 
 The corrections folder the player writes (stroke JSON with a "label") is the memory's only
 store: it is read when the player starts and each new correction is added at once.
+
+Accepted answers teach too, more softly. A user who clears an answer without correcting it
+has told us it was right, so the player adds the drawing with the answer as its label at
+ACCEPTED_WEIGHT of a correction's pull: a writer's own accepted 1s then pull their next 1 away
+from the 7 the model would read (in the validation sessions most first mistakes on a digit are
+drawings much closer to the writer's earlier digits of the right label than of the wrong one).
+Accepted answers live in memory only, for the session, the newest MAX_ACCEPTED: an answer
+accepted by mistake (the user did not look) is never written down to mislead later sessions,
+a correction near it outweighs it, and nothing grows on disk. digits-predict accepts nothing:
+no one looks at its answers.
 """
 
 from __future__ import annotations
@@ -40,8 +53,18 @@ REACH = 0.1  # cosine distance at which an example's pull has fallen to 1/e
 STRENGTH = 30.0  # an example's pull at distance 0, against the model's probabilities (which sum to 1)
 CUTOFF = 1e-4  # pulls below this are zero: answers far from every example stay bit-identical
 PICTURE_WEIGHT = 0.5  # share of the 14x14 picture in a signature, against 1 for the features
-FAR = REACH * float(np.sqrt(-np.log(CUTOFF)))  # the distance at which the pull falls below CUTOFF
 MAX_CORRECTIONS = 2000  # newest correction files read; bounds start-up time and reading cost
+# an accepted answer's pull at distance 0, against a correction's 1: a correction nearer than
+# 0.13 outweighs any accepted answer. Its reach is longer (the writer's own digits of a label
+# vary more than one corrected drawing and its look-alikes). In the validation sessions mistakes
+# fell from 89 (corrections only) to 51 at weight 0.2 with REACH and to 47 with 0.13, and stayed
+# there from weight 0.15 to 1 and reach 0.13 to 0.15; at weight 0.1, 66
+ACCEPTED_WEIGHT, ACCEPTED_REACH = 0.2, 0.13
+# the distance beyond which no row pulls (its pull falls below CUTOFF): the quick way out
+FAR = max(REACH * float(np.sqrt(-np.log(CUTOFF))),
+          ACCEPTED_REACH * float(np.sqrt(-np.log(CUTOFF / ACCEPTED_WEIGHT))))
+MAX_ACCEPTED = 500  # the session's newest accepted answers kept (in memory only): bounds reading cost
+ACCEPTED = "accepted:"  # the source of an accepted answer's rows: ACCEPTED + a number, no file
 BATCH = 256  # digit images per model call when reading the corrections folder
 
 Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # images -> (probabilities, not_digit)
@@ -89,38 +112,63 @@ def signature(features: np.ndarray, images: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Memory:
-    """What the user taught: one row per digit (signature, label) and the correction it came from."""
+    """What the user taught: one row per digit (signature, label, weight) and the correction or
+    accepted answer it came from."""
 
     signatures: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # grouped: rows sorted by label
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # 1, or ACCEPTED_WEIGHT
+    reaches: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # REACH, or ACCEPTED_REACH
     sources: list[str] = field(default_factory=list)
     taught: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the labels present
     first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # each one's first row
+    accepted_so_far: int = 0  # numbers the accepted answers' sources
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def corrections(self) -> int:
         """How many corrections are in use (a number's correction is one, with several rows)."""
-        return len(set(self.sources))
+        return len({s for s in self.sources if not s.startswith(ACCEPTED)})
 
-    def add(self, signatures: np.ndarray, labels, source: str) -> None:
+    def accepted(self) -> int:
+        """How many accepted answers are in use."""
+        return len({s for s in self.sources if s.startswith(ACCEPTED)})
+
+    def add(self, signatures: np.ndarray, labels, source: str, weight: float = 1.0, reach: float = REACH) -> None:
+        """Rows replace nothing: the arrays are new ones, so a reader holding a copy of the memory
+        (the player's reading thread) keeps reading the memory as it was."""
         labels = np.asarray(labels, np.int64).reshape(-1)
         signatures = np.asarray(signatures, np.float32).reshape(len(labels), -1)
         if len(self) and signatures.shape[1] != self.signatures.shape[1]:
             raise ValueError(f"signatures of width {signatures.shape[1]}, the memory holds {self.signatures.shape[1]}")
         rows = np.vstack([self.signatures.reshape(-1, signatures.shape[1]), signatures])
+        weights = np.concatenate([self.weights, np.full(len(labels), weight, np.float32)])
+        reaches = np.concatenate([self.reaches, np.full(len(labels), reach, np.float32)])
         labels = np.concatenate([self.labels, labels])
         sources = self.sources + [source] * len(signatures)
         order = np.argsort(labels, kind="stable")  # rows grouped by label: adapt() reduces per label
         self.signatures, self.labels = np.ascontiguousarray(rows[order]), labels[order]
+        self.weights, self.reaches = weights[order], reaches[order]
         self.sources = [sources[i] for i in order]
         self.taught, self.first = np.unique(self.labels, return_index=True)
 
     def forget(self, source: str | None = None) -> None:
-        """Drop the rows of one correction, or all of them; the files are not touched."""
-        keep = np.array([source is not None and s != source for s in self.sources], bool)
+        """Drop the rows of one correction (or accepted answer), or all of them; no file is touched."""
+        self._keep(np.array([source is not None and s != source for s in self.sources], bool))
+
+    def accept(self, signatures: np.ndarray, labels) -> None:
+        """Add an accepted answer (rows at ACCEPTED_WEIGHT and ACCEPTED_REACH), dropping the oldest
+        beyond MAX_ACCEPTED."""
+        self.add(signatures, labels, f"{ACCEPTED}{self.accepted_so_far}", ACCEPTED_WEIGHT, ACCEPTED_REACH)
+        self.accepted_so_far += 1
+        oldest = f"{ACCEPTED}{self.accepted_so_far - 1 - MAX_ACCEPTED}"
+        if oldest in self.sources:
+            self.forget(oldest)
+
+    def _keep(self, keep: np.ndarray) -> None:
         self.signatures, self.labels = np.ascontiguousarray(self.signatures[keep]), self.labels[keep]
+        self.weights, self.reaches = self.weights[keep], self.reaches[keep]
         self.sources = [s for s, k in zip(self.sources, keep, strict=True) if k]
         self.taught, self.first = np.unique(self.labels, return_index=True)
 
@@ -134,11 +182,12 @@ class Memory:
         # cosine similarity (both sides are unit vectors), one digit at a time: a matrix-vector
         # product, where OpenBLAS's threaded matrix product was 5x slower for a handful of digits
         similarity = np.stack([self.signatures @ s for s in np.asarray(signatures, np.float32)])
-        nearest = 1.0 - np.maximum.reduceat(similarity, self.first, axis=1)  # per taught label
-        if nearest.min() >= FAR:  # the usual case, a digit unlike anything taught: nothing to do
+        if 1.0 - similarity.max() >= FAR:  # the usual case, a digit unlike anything taught: nothing to do
             return probs, not_digit
+        # each row pulls by its weight and reach (a correction's, an accepted answer's); a label by its strongest row
+        rows = self.weights * np.exp(-np.square(np.maximum(1.0 - similarity, 0.0) / self.reaches))
         pull = np.zeros((len(probs), 10), np.float32)
-        pull[:, self.taught] = np.exp(-np.square(np.maximum(nearest, 0.0) / REACH))
+        pull[:, self.taught] = np.maximum.reduceat(rows, self.first, axis=1)
         pull[pull < CUTOFF] = 0.0
         # contradicting examples cancel: only the strongest label keeps its lead over the runner-up
         ranked = np.sort(pull, axis=1)
@@ -177,14 +226,29 @@ def learn(model, memory: Memory, strokes, label: str, source: str, min_size: flo
     Returns the digits learned: 0 when the split does not match the label, or the model has no
     features output."""
     memory.forget(source)
+    rows = _signatures(model, memory, strokes, label, min_size)
+    if rows is not None:
+        memory.add(rows, [int(c) for c in label], source)
+    return 0 if rows is None else len(rows)
+
+
+def accept(model, memory: Memory, strokes, answer: str, min_size: float = 0.0) -> int:
+    """The user went on without correcting `answer` (all digits): learn it as an accepted answer,
+    softly (ACCEPTED_WEIGHT), in memory only. Returns the digits learned, as learn does."""
+    rows = _signatures(model, memory, strokes, answer, min_size) if answer.isdigit() else None
+    if rows is not None:
+        memory.accept(rows, [int(c) for c in answer])
+    return 0 if rows is None else len(rows)
+
+
+def _signatures(model, memory: Memory, strokes, label: str, min_size: float) -> np.ndarray | None:
+    """The signatures of the drawing's digits, paired with `label` (see examples), or None."""
     if not model.has_features:
-        return 0
+        return None
     images = examples(strokes, label, predictor(model, memory), min_size)
     if images is None:
-        return 0
-    features = model.predict_features(images)[2]
-    memory.add(signature(features, images), [int(c) for c in label], source)
-    return len(images)
+        return None
+    return signature(model.predict_features(images)[2], images)
 
 
 def load(model, folder: str | Path) -> tuple[Memory, list[str]]:

@@ -103,7 +103,7 @@ HELP = [
     ("Enter", "read the drawing"),
     ("L", "live: read while drawing"),
     ("Backspace, Ctrl+Z", "undo the last stroke"),
-    ("Esc, Delete, C", "clear"),
+    ("Esc, Delete, C", "clear (an answer you did not correct is learned as right)"),
     ("Left, Right", "digit shown in the bars (or click it)"),
     ("0-9", "after an answer: it was N (saves a correction, learned at once)"),
     ("A, F", "learning from your corrections on/off; forget it (asks first)"),
@@ -276,6 +276,7 @@ class App:
         elif key == pygame.K_BACKSPACE or (key == pygame.K_z and ctrl):
             board.undo()
         elif key in (pygame.K_ESCAPE, pygame.K_DELETE) or (key == pygame.K_c and not ctrl):
+            self.learning.accepted(self.model, board)  # going on without a correction: the answer was right
             board.clear()
             self.reading.pending = False
         elif key == pygame.K_l:

@@ -351,6 +351,23 @@ class Learning:
             return 0
         return adapt.learn(model, self.memory, board.strokes, label, str(path), 2 * board.brush)
 
+    def accepted(self, model, board: Board) -> int:
+        """The user clears an answer they saw and did not correct: it was right, and is learned
+        softly, in memory only (player/adapt.py says why). Only an answer all of digits, read for
+        the drawing as it is, with learning on and the corrections folder read (never waited
+        for: clearing must not stall). Returns the digits learned."""
+        from player import adapt
+
+        result = board.result
+        if (not self.enabled or not self.able or model is None or not self.done.is_set() or self.memory is None
+                or result is None or board.stale or board.correction is not None or not result.digits.isdigit()):
+            return 0
+        try:
+            return adapt.accept(model, self.memory, board.strokes, result.digits, 2 * board.brush)
+        except Exception as e:  # the player goes on: only learning from this answer failed
+            warn(f"cannot learn from the accepted answer {result.digits}: {type(e).__name__}: {e}")
+            return 0
+
     def answer(self, key: str) -> str:
         """The key pressed after QUESTION: "y" forgets, "d" forgets and deletes the files."""
         return self.forget(delete=key == "d") if key in ("y", "d") else "nothing forgotten"
@@ -391,7 +408,9 @@ class Learning:
         if not self.able:
             return "learning: this model cannot"
         n = self.memory.corrections() if self.memory is not None else 0
-        return f"learning from {n} correction{'s' * (n != 1)}"
+        m = self.memory.accepted() if self.memory is not None else 0
+        return f"learning from {n} correction{'s' * (n != 1)}" + (f" and {m} accepted answer{'s' * (m != 1)}"
+                                                                  if m else "")
 
 
 def _free_stem(folder: Path, stem: str) -> str:

@@ -159,6 +159,53 @@ def test_rows_keep_their_source_when_grouped_by_label():
         np.testing.assert_allclose(row, unit(i + 1, 1)[0])
 
 
+# -- accepted answers: learned softly, in memory only
+
+
+def test_an_accepted_answer_pulls_drawings_like_it():
+    memory = adapt.Memory()
+    memory.accept(unit(1, 0, 0), [1])
+    unsure = probs(0, 0.3, 0, 0, 0, 0, 0, 0.7, 0, 0)
+    assert adapt_probs(memory, unsure, unit(1, 0.05, 0))[0].argmax() == 1
+    assert adapt_probs(memory, unsure, unit(0, 1, 0)).tobytes() == unsure.tobytes()  # far: untouched
+    assert (memory.corrections(), memory.accepted()) == (0, 1)
+
+
+def test_a_correction_outweighs_an_accepted_answer_in_the_same_place():
+    """An answer accepted by mistake (the user did not look) loses to the correction given later."""
+    memory = adapt.Memory()
+    for _ in range(3):
+        memory.accept(unit(1, 0, 0), [7])
+    memory.add(unit(1, 0, 0), [1], "corrected")
+    p = probs(0, 0.05, 0, 0, 0, 0, 0, 0.95, 0, 0)
+    assert adapt_probs(memory, p, unit(1, 0.02, 0))[0].argmax() == 1
+    accepted_only = adapt.Memory()
+    accepted_only.add(unit(1, 0, 0), [7], "another", adapt.ACCEPTED_WEIGHT, adapt.ACCEPTED_REACH)
+    accepted_only.accept(unit(1, 0, 0), [1])
+    # two accepted answers that contradict each other cancel out, as two corrections do
+    assert adapt_probs(accepted_only, p, unit(1, 0.02, 0)).tobytes() == p.tobytes()
+
+
+def test_accepted_answers_are_bounded_and_forgotten_with_the_rest(monkeypatch):
+    monkeypatch.setattr(adapt, "MAX_ACCEPTED", 3)
+    memory = adapt.Memory()
+    memory.add(unit(0, 1), [4], "c")
+    for i in range(5):
+        memory.accept(unit(1, i), [i])
+    assert memory.accepted() == 3 and memory.corrections() == 1
+    assert sorted(memory.labels.tolist()) == [2, 3, 4, 4]  # the oldest two accepted answers dropped
+    memory.forget()
+    assert len(memory) == 0
+
+
+def test_accept_learns_only_answers_all_of_digits(tiny):
+    model = Model(tiny)
+    memory = adapt.Memory()
+    assert adapt.accept(model, memory, ONE_STROKES, "?") == 0 and len(memory) == 0
+    assert adapt.accept(model, memory, ONE_STROKES, "4") == 1
+    assert memory.accepted() == 1 and memory.weights.tolist() == pytest.approx([adapt.ACCEPTED_WEIGHT])
+
+
 # -- corrections of drawings and numbers
 
 
@@ -370,3 +417,31 @@ def test_a_scribble_labelled_8_and_a_contradiction_change_no_digit(shipped, writ
     images = digits_to_images([dr["strokes"] for _, dr in pairs])
     for got, expected in zip(adapt.predict_parts(shipped, memory, images), shipped.predict_parts(images), strict=True):
         assert got.tobytes() == expected.tobytes()
+
+
+def test_a_writers_accepted_digits_fix_most_of_their_misread_ones(shipped, writers):
+    """A session's accepted answers: each validation writer's drawings the model reads right,
+    accepted; then most of their misread drawings (none of them taught) read right, and a
+    writer's right answers stay right: the writer's own 1s pull their next 1 away from 7."""
+    from player.model import reading
+
+    fixed = misread = broken = right = 0
+    for pairs in writers.values():
+        images = digits_to_images([dr["strokes"] for _, dr in pairs])
+        labels = "".join(dr["label"] for _, dr in pairs)
+        before = reading(shipped.predict_parts(images)[0], 0.5).digits
+        memory = adapt.Memory()
+        ok = [i for i in range(len(pairs)) if before[i] == labels[i]]
+        for half in (ok[0::2], ok[1::2]):  # learn from one half of the right ones, read the other
+            memory.forget()
+            for i in half:
+                adapt.accept(shipped, memory, pairs[i][1]["strokes"], labels[i], 2 * pairs[i][1]["brush"])
+            after = reading(adapt.predict_parts(shipped, memory, images)[0], 0.5).digits
+            others = [i for i in ok if i not in half]
+            broken += sum(after[i] != labels[i] for i in others)
+            right += len(others)
+            wrong = [i for i in range(len(pairs)) if before[i] != labels[i]]
+            fixed += sum(after[i] == labels[i] for i in wrong)
+            misread += len(wrong)
+    assert misread and fixed >= misread / 2, f"{fixed} of {misread} misread drawings read right"
+    assert broken <= 0.005 * right, f"{broken} of {right} right answers changed"

@@ -598,6 +598,30 @@ def test_typing_again_replaces_the_correction_of_the_same_drawing(learning_app, 
     assert len(list((tmp_path / "corrections").glob("*.json"))) == 2
 
 
+def test_an_answer_cleared_without_a_correction_is_learned_in_memory_only(learning_app, tmp_path):
+    a = learning_app
+    draw(a, ONE)
+    key(a, pygame.K_RETURN)
+    key(a, pygame.K_c)  # the "1" shown was right: going on accepts it
+    assert a.learning.status() == "learning from 0 corrections and 1 accepted answer"
+    assert a.learning.memory.labels.tolist() == [1] and not (tmp_path / "corrections").exists()
+    correct(a, ONE, pygame.K_7)
+    key(a, pygame.K_c)  # a corrected drawing is a correction, not also an accepted answer
+    draw(a, ONE)
+    key(a, pygame.K_ESCAPE)  # never read: nothing to accept
+    assert a.learning.status() == "learning from 1 correction and 1 accepted answer"
+    draw(a, ONE)
+    key(a, pygame.K_RETURN)
+    assert a.board.result.digits == "7"  # the correction outweighs the accepted answer in the same place
+    key(a, pygame.K_a)  # learning off: nothing is accepted
+    key(a, pygame.K_DELETE)
+    key(a, pygame.K_a)
+    assert a.learning.memory.accepted() == 1
+    key(a, pygame.K_f)
+    key(a, pygame.K_y)  # forgetting forgets accepted answers too
+    assert len(a.learning.memory) == 0
+
+
 def test_forget_asks_first_and_keeps_the_files_unless_told(learning_app, tmp_path):
     a, folder = learning_app, tmp_path / "corrections"
     correct(a, ONE, pygame.K_7)
