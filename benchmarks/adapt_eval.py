@@ -281,10 +281,15 @@ def timing_table(model: Model, users: list[Writer], quick: bool) -> tuple[str, b
             [f"the same with {stored} corrections stored", common.ms(med["500"]), f"{ratio:.2f}x"],
             ["model part only (one image -> probabilities), no corrections", common.ms(med["none, model only"]), ""],
             [f"the same with {stored} corrections stored", common.ms(med["500, model only"]), f"{ratio_model:.2f}x"]]
-    met = common.median(learn) <= TARGET_LEARN_S and max(ratio, ratio_model) <= TARGET_READ_RATIO
+    # the target is the issue's: reading (what the user waits for, strokes -> answer). The model
+    # part alone shows what learning adds to it: a fixed cost per call (the features output, the
+    # drawing's signature, one product with the stored examples), not one per stored correction
+    met = common.median(learn) <= TARGET_LEARN_S and ratio <= TARGET_READ_RATIO
+    added = med["500, model only"] - med["none, model only"]
     body = common.table(["", "median", "vs none"], rows)
     body += (f"\n\n{len(learn)} calls each, interleaved. Targets: learning <= {TARGET_LEARN_S * 1e3:.0f} ms, "
-             f"reading with 500 corrections within {TARGET_READ_RATIO:.0f}x of without: {common.verdict(met)}")
+             f"reading with 500 corrections within {TARGET_READ_RATIO:.0f}x of without: {common.verdict(met)}. "
+             f"Learning adds {added * 1e3:.2f} ms to the model part of a read ({ratio_model:.2f}x of the model alone).")
     return body, met
 
 
