@@ -185,6 +185,15 @@ def finished_run(quick_run, tmp_path) -> Path:
     return out
 
 
+@pytest.fixture
+def ctrl_c_reaches_us():
+    """Ctrl+C raises KeyboardInterrupt in this process, as in a terminal: a pytest started in the
+    background (`cmd &` in a script) inherits SIGINT ignored, and then no Ctrl+C could be held back."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _quick_run_args(mnist_small_npz, out: Path) -> list[str]:
     return ["--quick", "--data", str(mnist_small_npz), "--out", str(out), "--h5"]  # as quick_run ran
 
@@ -219,7 +228,8 @@ def test_ctrl_c_after_training_leaves_the_outputs_as_they_were(finished_run, mni
     assert _files(finished_run) == before  # not one file more (no .tmp, no staging folder), none changed
 
 
-def test_ctrl_c_while_swapping_in_finishes_the_swap(finished_run, mnist_small_npz, monkeypatch, capsys):
+def test_ctrl_c_while_swapping_in_finishes_the_swap(finished_run, mnist_small_npz, monkeypatch, capsys,
+                                                    ctrl_c_reaches_us):
     """A Ctrl+C while the new outputs replace the old ones is held back until all of them have."""
     before = _files(finished_run)
     inodes = {name: (finished_run / name).stat().st_ino for name in ("digits.keras", "digits.h5", "report")}
@@ -309,7 +319,7 @@ def test_a_truncated_model_to_start_from_is_named_unreadable(quick_run, mnist_sm
     assert "File not found" not in err and "\n" not in err
 
 
-def test_checkpoint_files_are_whole_even_if_ctrl_c_comes_while_saving(tmp_path, monkeypatch):
+def test_checkpoint_files_are_whole_even_if_ctrl_c_comes_while_saving(tmp_path, monkeypatch, ctrl_c_reaches_us):
     import keras
 
     from training.checkpoint import Checkpoint, RunState
