@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,8 @@ def find_model() -> Path:
     (player/models/), or models/ of a source checkout."""
     if os.environ.get("DIGITS_MODEL"):
         return Path(os.environ["DIGITS_MODEL"])
+    from importlib import resources  # here: it imports tempfile, shutil, random... for nothing on --model
+
     candidates = [
         Path(str(resources.files("player"))) / "models" / MODEL_FILE,
         Path(__file__).resolve().parent.parent / "models" / MODEL_FILE,
@@ -61,8 +62,10 @@ def reading(probs: np.ndarray, threshold: float = 0.0, not_digit: np.ndarray | N
     top = probs.max(axis=1) if len(probs) else np.zeros(0)
     r = np.zeros(len(probs)) if not_digit is None else np.asarray(not_digit, np.float64).reshape(-1)
     rejected = r > NOT_DIGIT
-    digits = "".join("?" if t < threshold or no else str(int(p.argmax()))
-                     for p, t, no in zip(probs, top, rejected, strict=True))
+    # whole arrays, then plain lists: digits-predict reads thousands of drawings, a row at a time cost more
+    unsure = ((top < threshold) | rejected).tolist()
+    best = probs.argmax(axis=1).tolist() if len(probs) else []
+    digits = "".join("?" if no else str(d) for d, no in zip(best, unsure, strict=True))
     sure = np.where(rejected, r, top * (1.0 - r))  # how sure the model is of each answer, "?" included
     return Result(digits, probs, float(np.prod(sure, dtype=np.float64)) if len(top) else 0.0,
                   None if not_digit is None else r)

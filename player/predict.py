@@ -59,7 +59,7 @@ def read_drawing(data: bytes) -> tuple[Plan, float]:
     """Stroke JSON bytes -> its candidate digits and the size below which a mark is a click
     (read_files draws the candidates of all drawings together)."""
     try:
-        drawing = decode_drawing(data)
+        drawing = decode_drawing(data, arrays=True)
     except ValueError as e:
         raise InputError(first_line(e)) from None
     return plan(drawing.strokes), 2 * drawing.brush
@@ -145,7 +145,7 @@ def _load(path: str) -> np.ndarray | tuple[Plan, float] | str:
 
     .json files, and files that start with "{", are stroke drawings; the rest are images."""
     try:
-        data = read_at_most(Path(path), MAX_PICTURE_BYTES)  # a drawing's own limit is decode_drawing's
+        data = read_at_most(path, MAX_PICTURE_BYTES)  # a drawing's own limit is decode_drawing's
     except TooLarge as e:
         return too_large(e.size, MAX_PICTURE_BYTES, "a picture")
     except OSError as e:
@@ -189,11 +189,11 @@ def report(path: str, probs: np.ndarray, not_digit: np.ndarray | None, threshold
         line = {
             "file": path,
             "digits": result.digits,
-            "probabilities": np.round(probs.astype(np.float64), 4).tolist(),
+            "probabilities": probs.astype(np.float64).round(4).tolist(),
             "confidence": round(result.confidence, 4),
         }
         if not_digit is not None:
-            line["not_digit"] = np.round(np.asarray(not_digit, np.float64), 4).tolist()
+            line["not_digit"] = np.asarray(not_digit, np.float64).round(4).tolist()
         print(json.dumps(line))
     else:
         print(f"{path}: {result.digits}")
@@ -227,6 +227,18 @@ def _version() -> str:
     return f"digits-predict {version} (preprocessing version {PREPROCESS_VERSION})"
 
 
+class _VersionAction(argparse.Action):
+    """--version, worked out only when asked: importlib.metadata costs tens of milliseconds,
+    which every run paid when argparse's own version action was given the text up front."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version())
+        parser.exit()
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="digits-predict",
@@ -244,7 +256,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"digit images per model call (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--corrections", type=Path, metavar="DIR", help="learn the handwriting of the corrections "
                         "in DIR (stroke JSON with a label, as the player saves them) before reading")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_VersionAction)
     return parser.parse_args(argv)
 
 

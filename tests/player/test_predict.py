@@ -298,6 +298,22 @@ def test_version(capsys):
     assert e.value.code == 0 and out.startswith("digits-predict ") and PREPROCESS_VERSION in out
 
 
+def test_the_version_is_looked_up_only_when_asked(monkeypatch):
+    """importlib.metadata costs every run tens of milliseconds: only --version pays it."""
+    monkeypatch.setattr(predict, "_version", lambda: pytest.fail("version looked up without --version"))
+    assert predict.parse_args(["a.json"]).files == ["a.json"]
+
+
+def test_startup_imports_only_what_reading_needs():
+    """Each module below costs every run milliseconds (importlib.resources brings tempfile, shutil,
+    random...), and a run with --model needs none of them."""
+    code = ("import sys; before = set(sys.modules); import player.predict; player.predict.parse_args(['a.json']); "
+            "new = {'importlib.metadata', 'importlib.resources', 'tempfile'} & (set(sys.modules) - before); "
+            "sys.exit(' '.join(new) or None)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_no_tensorflow_imported():
     code = "import sys, player.predict; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
