@@ -86,7 +86,8 @@ def in_batches(run, images: np.ndarray, batch_size: int):
 class Model:
     """One onnxruntime session, created once; its interface checked at load."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, threads: int = 0):
+        """threads: onnxruntime's threads for one call; 0, its own choice (one per core)."""
         import onnxruntime as ort  # heavy-ish: imported when the model is loaded, not at app start
 
         self.path = Path(path) if path else find_model()
@@ -96,6 +97,7 @@ class Model:
         # onnxruntime's own thread count (one per core) measured fastest on an idle 2-core machine:
         # 0.18 ms per digit vs 0.21 ms with one thread, 7.3 vs 12.8 ms for 64 (benchmarks/latency.py)
         options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])

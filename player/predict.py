@@ -3,13 +3,15 @@
     digits-predict drawing.json photo.png ...        ->  drawing.json: 42
     digits-predict --json *.json                     ->  one JSON object per line
 
-All files are read first, then the digit images of all of them go through the model in
+Files are read CHUNK at a time, the digit images of each chunk go through the model in
 batches of --batch-size and the answers are split back per file: a thousand files cost a
-few model calls, not a thousand. A file that cannot be used gets one line naming it and
+few model calls, not a thousand. While the model reads one chunk (on every core but one)
+the next is read. A file that cannot be used gets one line naming it and
 the reason (on stderr, or as {"file", "error"} with --json), the others are still read,
 and the exit status is then 1.
 Exit status 2: bad arguments, or a model that is missing, corrupt or made for another
-preprocessing version. Needs numpy, Pillow and onnxruntime only (no TensorFlow).
+preprocessing version (nothing is read), or that fails to run (the chunks read before it
+failed are printed). Needs numpy, Pillow and onnxruntime only (no TensorFlow).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import io
 import json
 import os
 import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,11 @@ from player.preprocess import PREPROCESS_VERSION, digits_to_images
 from player.segment import Plan, choose, plan
 
 DEFAULT_BATCH_SIZE = 256
+# Files read, drawn and handed to the model together. Python reads a drawing in about 0.5 ms and
+# the model its 1-2 images in a quarter of that, so the model, in a thread of its own, keeps
+# up with the reading: a chunk costs one model call or a few, and memory holds two chunks' images,
+# not those of every file.
+CHUNK = 128
 MAX_IMAGE_SIDE = 2048  # bigger pictures are reduced first: digits end up 20 px tall anyway
 # Limits (README, "digits-predict"): a drawing's are player.drawing's (MAX_BYTES, MAX_STROKES,
 # MAX_POINTS). A picture may have 150 megapixels (12,000 x 12,500; a 108-megapixel phone photo
@@ -262,7 +271,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        model = Model(args.model)
+        model = Model(args.model, threads=max(1, (os.cpu_count() or 1) - 1))  # one core reads the files
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
@@ -277,15 +286,31 @@ def run(args: argparse.Namespace) -> int:
         memory, bad_corrections = adapt.load(model, args.corrections)
         for problem in bad_corrections:
             print(f"digits-predict: {problem} (correction not used)", file=sys.stderr)
-    # (file, what the model reads of it or why it failed)
-    readings: list[tuple[str, Loaded | str]] = list(zip(args.files, read_files(args.files), strict=True))
-    images = [item.images for _, item in readings if not isinstance(item, str)]
+    failed = bool(bad_corrections)
     try:
-        probs, not_digit = predict_batches(model, np.concatenate(images) if images else np.zeros((0, 28, 28)),
-                                           args.batch_size, memory)
+        with ThreadPoolExecutor(1) as pool:  # onnxruntime lets go of the GIL while it runs
+            queued: deque = deque()  # chunks read, with the model's answers on them to come
+            for start in range(0, len(args.files), CHUNK):
+                chunk = args.files[start : start + CHUNK]
+                # (file, what the model reads of it or why it failed)
+                readings = list(zip(chunk, read_files(chunk), strict=True))
+                images = [item.images for _, item in readings if not isinstance(item, str)]
+                queued.append((readings, pool.submit(predict_batches, model, np.concatenate(images) if images
+                                                     else np.zeros((0, 28, 28)), args.batch_size, memory)))
+                # the model has this chunk: answer the one before it (all of them after the last)
+                while len(queued) > 1 or (queued and start + CHUNK >= len(args.files)):
+                    readings, answers = queued.popleft()
+                    failed |= answer(readings, *answers.result(), model, args)
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
+    return 1 if failed else 0
+
+
+def answer(readings: list[tuple[str, Loaded | str]], probs: np.ndarray, not_digit: np.ndarray, model: Model,
+           args: argparse.Namespace) -> bool:
+    """Print each file's reading from the model's answers on all their images, in order;
+    whether any file could not be read."""
     start = 0
     for path, item in readings:
         if isinstance(item, str):
@@ -299,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
             p, r = np.stack([part.probabilities for part in parts]), np.array([part.not_digit for part in parts])
         # a model without a not_digit output still answers "?" for clicks (min_size)
         report(path, p, r if model.has_not_digit or item.plan is not None else None, args.threshold, args.json)
-    return 1 if bad_corrections or any(isinstance(item, str) for _, item in readings) else 0
+    return any(isinstance(item, str) for _, item in readings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,6 +116,12 @@ def test_read_threshold_gives_question_mark(tiny):
     assert empty.digits == "" and empty.confidence == 0.0
 
 
+def test_threads_set_onnxruntimes_threads(tiny):
+    """digits-predict leaves a core to reading files: the model gets the others."""
+    assert Model(tiny.path, threads=1).session.get_session_options().intra_op_num_threads == 1
+    assert Model(tiny.path).session.get_session_options().intra_op_num_threads == 0  # onnxruntime's own choice
+
+
 def test_reading_shows_each_digit_or_a_question_mark():
     """Per row: "?" where the top probability is below the threshold or the part is no digit,
     else the most likely digit; nothing read from no rows."""
