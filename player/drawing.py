@@ -39,6 +39,8 @@ class DrawingError(ValueError):
 class Drawing:
     canvas: tuple[int, int] = (480, 480)
     brush: float = 16.0
+    # lists of (x, y); (n, 2) float64 arrays when decoded with arrays=True (digits-predict reads
+    # them as arrays: the tuples would only be turned back into arrays)
     strokes: list[list[tuple[float, float]]] = field(default_factory=list)
     label: str | None = None
 
@@ -61,8 +63,8 @@ def _number(value, what: str) -> float:
     return float(value)
 
 
-def parse_drawing(data) -> Drawing:
-    """Validate decoded JSON; raises ValueError with a short reason."""
+def parse_drawing(data, arrays: bool = False) -> Drawing:
+    """Validate decoded JSON; raises ValueError with a short reason. arrays: strokes as (n, 2) arrays."""
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object with canvas, brush and strokes")
     for key in ("canvas", "strokes"):
@@ -82,15 +84,16 @@ def parse_drawing(data) -> Drawing:
     points = sum(len(stroke) for stroke in data["strokes"] if isinstance(stroke, list))
     if points > MAX_POINTS:
         raise ValueError(f"too many points: {points:,} (a drawing has at most {MAX_POINTS:,})")
-    strokes = [_points(stroke, i) for i, stroke in enumerate(data["strokes"])]
+    strokes = [_points(stroke, i, arrays) for i, stroke in enumerate(data["strokes"])]
     label = data.get("label")
     if label is not None and not (isinstance(label, str) and re.fullmatch("[0-9]+", label)):
         raise ValueError(f'"label" must be a string of digits, got {label!r}')
     return Drawing((int(w), int(h)), brush, strokes, label)
 
 
-def _points(stroke, i: int) -> list[tuple[float, float]]:
-    """One stroke's [x, y] points as float pairs; ValueError saying which point is wrong."""
+def _points(stroke, i: int, arrays: bool = False):
+    """One stroke's [x, y] points as float pairs (an (n, 2) array if `arrays`); ValueError saying
+    which point is wrong."""
     if not isinstance(stroke, list):
         raise ValueError(f"stroke {i} must be a list of [x, y] points")
     # Fast path, a whole stroke at a time (a file holds thousands of points): every point a
@@ -105,6 +108,8 @@ def _points(stroke, i: int) -> list[tuple[float, float]]:
         except OverflowError:  # an integer too large for a float: named below
             xy = np.array([math.inf])
         if np.abs(xy).max(initial=0.0) <= 2**53:  # finite, integers exact (NaN compares false: slow path)
+            if arrays:
+                return xy.reshape(-1, 2)
             pairs = iter(xy.tolist())
             return list(zip(pairs, pairs, strict=True))
     points = []
@@ -112,12 +117,12 @@ def _points(stroke, i: int) -> list[tuple[float, float]]:
         if not (isinstance(p, list) and len(p) == 2):
             raise ValueError(f"stroke {i} has a point that is not [x, y]: {p!r}")
         points.append((_number(p[0], f"stroke {i} x"), _number(p[1], f"stroke {i} y")))
-    return points
+    return np.array(points, np.float64).reshape(-1, 2) if arrays else points
 
 
-def decode_drawing(data: bytes) -> Drawing:
-    """Stroke JSON bytes (UTF-8/16/32, with or without the BOM Windows editors add) -> Drawing;
-    ValueError with the reason in one line if unusable."""
+def decode_drawing(data: bytes, arrays: bool = False) -> Drawing:
+    """Stroke JSON bytes (UTF-8/16/32, with or without the BOM Windows editors add) -> Drawing
+    (strokes as (n, 2) arrays if `arrays`); ValueError with the reason in one line if unusable."""
     if len(data) > MAX_BYTES:
         raise ValueError(too_large(len(data)))
     try:
@@ -131,7 +136,7 @@ def decode_drawing(data: bytes) -> Drawing:
         raise ValueError(f"not a stroke drawing: a number in it has {digits[1] if digits else 'thousands of'} "
                          "digits (coordinates are pixels)") from None
     try:
-        return parse_drawing(decoded)
+        return parse_drawing(decoded, arrays)
     except (ValueError, TypeError, OverflowError) as e:
         raise ValueError(f"not a stroke drawing: {e}") from None
 
@@ -167,10 +172,10 @@ class TooLarge(Exception):
         self.size = size
 
 
-def read_at_most(path: Path, limit: int) -> bytes:
+def read_at_most(path: str | Path, limit: int) -> bytes:
     """The file's bytes; TooLarge if there are more than limit, found before reading them (a
     file's size) or after limit + 1 (a device that never ends, such as /dev/zero)."""
-    with path.open("rb") as f:
+    with open(path, "rb") as f:  # open(), not Path.open: digits-predict opens thousands
         size = os.fstat(f.fileno()).st_size
         if size > limit:
             raise TooLarge(size)

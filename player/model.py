@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,8 @@ def find_model() -> Path:
     (player/models/), or models/ of a source checkout."""
     if os.environ.get("DIGITS_MODEL"):
         return Path(os.environ["DIGITS_MODEL"])
+    from importlib import resources  # here: it imports tempfile, shutil, random... for nothing on --model
+
     candidates = [
         Path(str(resources.files("player"))) / "models" / MODEL_FILE,
         Path(__file__).resolve().parent.parent / "models" / MODEL_FILE,
@@ -61,8 +62,10 @@ def reading(probs: np.ndarray, threshold: float = 0.0, not_digit: np.ndarray | N
     top = probs.max(axis=1) if len(probs) else np.zeros(0)
     r = np.zeros(len(probs)) if not_digit is None else np.asarray(not_digit, np.float64).reshape(-1)
     rejected = r > NOT_DIGIT
-    digits = "".join("?" if t < threshold or no else str(int(p.argmax()))
-                     for p, t, no in zip(probs, top, rejected, strict=True))
+    # whole arrays, then plain lists: digits-predict reads thousands of drawings, a row at a time cost more
+    unsure = ((top < threshold) | rejected).tolist()
+    best = probs.argmax(axis=1).tolist() if len(probs) else []
+    digits = "".join("?" if no else str(d) for d, no in zip(best, unsure, strict=True))
     sure = np.where(rejected, r, top * (1.0 - r))  # how sure the model is of each answer, "?" included
     return Result(digits, probs, float(np.prod(sure, dtype=np.float64)) if len(top) else 0.0,
                   None if not_digit is None else r)
@@ -83,7 +86,8 @@ def in_batches(run, images: np.ndarray, batch_size: int):
 class Model:
     """One onnxruntime session, created once; its interface checked at load."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, threads: int = 0):
+        """threads: onnxruntime's threads for one call; 0, its own choice (one per core)."""
         import onnxruntime as ort  # heavy-ish: imported when the model is loaded, not at app start
 
         self.path = Path(path) if path else find_model()
@@ -93,6 +97,7 @@ class Model:
         # onnxruntime's own thread count (one per core) measured fastest on an idle 2-core machine:
         # 0.18 ms per digit vs 0.21 ms with one thread, 7.3 vs 12.8 ms for 64 (benchmarks/latency.py)
         options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])

@@ -3,13 +3,15 @@
     digits-predict drawing.json photo.png ...        ->  drawing.json: 42
     digits-predict --json *.json                     ->  one JSON object per line
 
-All files are read first, then the digit images of all of them go through the model in
+Files are read CHUNK at a time, the digit images of each chunk go through the model in
 batches of --batch-size and the answers are split back per file: a thousand files cost a
-few model calls, not a thousand. A file that cannot be used gets one line naming it and
+few model calls, not a thousand. While the model reads one chunk (on every core but one)
+the next is read. A file that cannot be used gets one line naming it and
 the reason (on stderr, or as {"file", "error"} with --json), the others are still read,
 and the exit status is then 1.
 Exit status 2: bad arguments, or a model that is missing, corrupt or made for another
-preprocessing version. Needs numpy, Pillow and onnxruntime only (no TensorFlow).
+preprocessing version (nothing is read), or that fails to run (the chunks read before it
+failed are printed). Needs numpy, Pillow and onnxruntime only (no TensorFlow).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import io
 import json
 import os
 import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,11 @@ from player.preprocess import PREPROCESS_VERSION, digits_to_images
 from player.segment import Plan, choose, plan
 
 DEFAULT_BATCH_SIZE = 256
+# Files read, drawn and handed to the model together. Python reads a drawing in about 0.5 ms and
+# the model its 1-2 images in a quarter of that, so the model, in a thread of its own, keeps
+# up with the reading: a chunk costs one model call or a few, and memory holds two chunks' images,
+# not those of every file.
+CHUNK = 128
 MAX_IMAGE_SIDE = 2048  # bigger pictures are reduced first: digits end up 20 px tall anyway
 # Limits (README, "digits-predict"): a drawing's are player.drawing's (MAX_BYTES, MAX_STROKES,
 # MAX_POINTS). A picture may have 150 megapixels (12,000 x 12,500; a 108-megapixel phone photo
@@ -59,7 +68,7 @@ def read_drawing(data: bytes) -> tuple[Plan, float]:
     """Stroke JSON bytes -> its candidate digits and the size below which a mark is a click
     (read_files draws the candidates of all drawings together)."""
     try:
-        drawing = decode_drawing(data)
+        drawing = decode_drawing(data, arrays=True)
     except ValueError as e:
         raise InputError(first_line(e)) from None
     return plan(drawing.strokes), 2 * drawing.brush
@@ -145,7 +154,7 @@ def _load(path: str) -> np.ndarray | tuple[Plan, float] | str:
 
     .json files, and files that start with "{", are stroke drawings; the rest are images."""
     try:
-        data = read_at_most(Path(path), MAX_PICTURE_BYTES)  # a drawing's own limit is decode_drawing's
+        data = read_at_most(path, MAX_PICTURE_BYTES)  # a drawing's own limit is decode_drawing's
     except TooLarge as e:
         return too_large(e.size, MAX_PICTURE_BYTES, "a picture")
     except OSError as e:
@@ -189,11 +198,11 @@ def report(path: str, probs: np.ndarray, not_digit: np.ndarray | None, threshold
         line = {
             "file": path,
             "digits": result.digits,
-            "probabilities": np.round(probs.astype(np.float64), 4).tolist(),
+            "probabilities": probs.astype(np.float64).round(4).tolist(),
             "confidence": round(result.confidence, 4),
         }
         if not_digit is not None:
-            line["not_digit"] = np.round(np.asarray(not_digit, np.float64), 4).tolist()
+            line["not_digit"] = np.asarray(not_digit, np.float64).round(4).tolist()
         print(json.dumps(line))
     else:
         print(f"{path}: {result.digits}")
@@ -227,6 +236,18 @@ def _version() -> str:
     return f"digits-predict {version} (preprocessing version {PREPROCESS_VERSION})"
 
 
+class _VersionAction(argparse.Action):
+    """--version, worked out only when asked: importlib.metadata costs tens of milliseconds,
+    which every run paid when argparse's own version action was given the text up front."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version())
+        parser.exit()
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="digits-predict",
@@ -244,13 +265,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"digit images per model call (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--corrections", type=Path, metavar="DIR", help="learn the handwriting of the corrections "
                         "in DIR (stroke JSON with a label, as the player saves them) before reading")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_VersionAction)
     return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        model = Model(args.model)
+        model = Model(args.model, threads=max(1, (os.cpu_count() or 1) - 1))  # one core reads the files
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
@@ -265,15 +286,31 @@ def run(args: argparse.Namespace) -> int:
         memory, bad_corrections = adapt.load(model, args.corrections)
         for problem in bad_corrections:
             print(f"digits-predict: {problem} (correction not used)", file=sys.stderr)
-    # (file, what the model reads of it or why it failed)
-    readings: list[tuple[str, Loaded | str]] = list(zip(args.files, read_files(args.files), strict=True))
-    images = [item.images for _, item in readings if not isinstance(item, str)]
+    failed = bool(bad_corrections)
     try:
-        probs, not_digit = predict_batches(model, np.concatenate(images) if images else np.zeros((0, 28, 28)),
-                                           args.batch_size, memory)
+        with ThreadPoolExecutor(1) as pool:  # onnxruntime lets go of the GIL while it runs
+            queued: deque = deque()  # chunks read, with the model's answers on them to come
+            for start in range(0, len(args.files), CHUNK):
+                chunk = args.files[start : start + CHUNK]
+                # (file, what the model reads of it or why it failed)
+                readings = list(zip(chunk, read_files(chunk), strict=True))
+                images = [item.images for _, item in readings if not isinstance(item, str)]
+                queued.append((readings, pool.submit(predict_batches, model, np.concatenate(images) if images
+                                                     else np.zeros((0, 28, 28)), args.batch_size, memory)))
+                # the model has this chunk: answer the one before it (all of them after the last)
+                while len(queued) > 1 or (queued and start + CHUNK >= len(args.files)):
+                    readings, answers = queued.popleft()
+                    failed |= answer(readings, *answers.result(), model, args)
     except ModelError as e:
         print(f"digits-predict: {e}", file=sys.stderr)
         return 2
+    return 1 if failed else 0
+
+
+def answer(readings: list[tuple[str, Loaded | str]], probs: np.ndarray, not_digit: np.ndarray, model: Model,
+           args: argparse.Namespace) -> bool:
+    """Print each file's reading from the model's answers on all their images, in order;
+    whether any file could not be read."""
     start = 0
     for path, item in readings:
         if isinstance(item, str):
@@ -287,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
             p, r = np.stack([part.probabilities for part in parts]), np.array([part.not_digit for part in parts])
         # a model without a not_digit output still answers "?" for clicks (min_size)
         report(path, p, r if model.has_not_digit or item.plan is not None else None, args.threshold, args.json)
-    return 1 if bad_corrections or any(isinstance(item, str) for _, item in readings) else 0
+    return any(isinstance(item, str) for _, item in readings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,27 @@ def test_parse_valid_drawing():
     assert all(isinstance(v, float) for s in d.strokes for p in s for v in p)
 
 
+def test_parse_as_arrays_gives_the_same_points():
+    """digits-predict's reading: each stroke an (n, 2) float64 array of the very same values,
+    on the fast path (whole strokes at once) and on the point-by-point one (huge numbers)."""
+    import numpy as np
+
+    for data in (GOOD, {**GOOD, "strokes": [[[1e20, 1], [3, 4.5]], []]}):
+        listed, arrays = parse_drawing(data), parse_drawing(data, arrays=True)
+        assert len(arrays.strokes) == len(listed.strokes)
+        for a, s in zip(arrays.strokes, listed.strokes, strict=True):
+            assert a.dtype == np.float64 and a.shape == (len(s), 2) and a.tolist() == [list(p) for p in s]
+
+
+@pytest.mark.parametrize("case", ["point-string", "point-bool", "point-nan", "stroke-point"])
+def test_parse_as_arrays_rejects_alike(case):
+    with pytest.raises(ValueError) as lists:
+        parse_drawing(INVALID[case])
+    with pytest.raises(ValueError) as arrays:
+        parse_drawing(INVALID[case], arrays=True)
+    assert str(arrays.value) == str(lists.value)
+
+
 def test_defaults_and_label():
     d = parse_drawing({"canvas": [480.0, 480], "strokes": [], "label": "0042"})
     assert d.brush == 16.0 and d.strokes == [] and d.label == "0042" and d.canvas == (480, 480)

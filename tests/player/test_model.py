@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from player.model import MODEL_FILE, Model, ModelError, find_model, in_batches
+from player.model import MODEL_FILE, Model, ModelError, find_model, in_batches, reading
 from player.preprocess import PREPROCESS_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +114,26 @@ def test_read_threshold_gives_question_mark(tiny):
     assert both.confidence == pytest.approx(float(both.probabilities.max(axis=1).prod()), rel=1e-6)
     empty = tiny.read(np.zeros((0, 28, 28), np.float32))
     assert empty.digits == "" and empty.confidence == 0.0
+
+
+def test_threads_set_onnxruntimes_threads(tiny):
+    """digits-predict leaves a core to reading files: the model gets the others."""
+    assert Model(tiny.path, threads=1).session.get_session_options().intra_op_num_threads == 1
+    assert Model(tiny.path).session.get_session_options().intra_op_num_threads == 0  # onnxruntime's own choice
+
+
+def test_reading_shows_each_digit_or_a_question_mark():
+    """Per row: "?" where the top probability is below the threshold or the part is no digit,
+    else the most likely digit; nothing read from no rows."""
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(10, 0.3), size=200).astype(np.float32)
+    not_digit = rng.uniform(size=200)
+    for threshold in (0.0, 0.5, 0.9):
+        expected = "".join("?" if p.max() < threshold or r > 0.5 else str(p.argmax())
+                           for p, r in zip(probs, not_digit, strict=True))
+        assert reading(probs, threshold, not_digit).digits == expected
+    assert reading(probs, 0.0).digits == "".join(map(str, probs.argmax(axis=1)))
+    assert reading(np.zeros((0, 10), np.float32), 0.5, np.zeros(0)).digits == ""
 
 
 def test_read_strokes(tiny, one_drawing):

@@ -153,6 +153,43 @@ def test_batched_answers_equal_single_answers(tiny, tmp_path, capsys):
     assert code == 0 and together == alone
 
 
+def test_files_are_read_chunk_by_chunk_with_the_same_answers(tiny, tmp_path, capsys, monkeypatch):
+    """The model reads CHUNK files' images at a time, while the next chunk is read; lines come
+    out in the files' order, bad files in their place, answers as when all go together."""
+    files = [drawing(tmp_path / f"d{i}.json", [[[10 * i, 0], [30, 40 + 7 * i], [60, 5 * i]]]) for i in range(7)]
+    (tmp_path / "bad.json").write_text("{")
+    files.insert(3, tmp_path / "bad.json")
+    code, together, _ = run(capsys, "--model", tiny, "--json", *files)
+    calls = []
+    real = predict.predict_batches
+
+    def counting(model, images, batch_size, memory=None):
+        calls.append(len(images))
+        return real(model, images, batch_size, memory)
+
+    monkeypatch.setattr(predict, "CHUNK", 3)
+    monkeypatch.setattr(predict, "predict_batches", counting)
+    assert run(capsys, "--model", tiny, "--json", *files) == (code, together, [])
+    assert code == 1 and calls == [3, 2, 2]  # files 0-2, 3-5 (3 is bad), 6-7: one image each
+    assert [json.loads(line)["file"] for line in together] == [str(f) for f in files]
+
+
+def test_a_model_failing_in_a_later_chunk_is_exit_2(tiny, tmp_path, capsys, monkeypatch):
+    files = [drawing(tmp_path / f"d{i}.json", [[[10 * i, 0], [30, 40], [60, 5]]]) for i in range(5)]
+    real, calls = Model.predict_parts, []
+
+    def failing_later(self, images):
+        calls.append(len(images))
+        if len(calls) > 1:
+            raise predict.ModelError("tiny.onnx: the model failed to run (out of memory)")
+        return real(self, images)
+
+    monkeypatch.setattr(predict, "CHUNK", 2)
+    monkeypatch.setattr(Model, "predict_parts", failing_later)
+    code, out, err = run(capsys, "--model", tiny, *files)
+    assert code == 2 and len(out) <= 2 and err == ["digits-predict: tiny.onnx: the model failed to run (out of memory)"]
+
+
 def test_both_polarities_and_transparency_give_the_same_answer(tiny, tmp_path, capsys):
     dark = picture(tmp_path / "dark.png", SEVEN)
     light = picture(tmp_path / "light.png", SEVEN, ink=255, paper=0)
@@ -296,6 +333,22 @@ def test_version(capsys):
         main(["--version"])
     out = capsys.readouterr().out
     assert e.value.code == 0 and out.startswith("digits-predict ") and PREPROCESS_VERSION in out
+
+
+def test_the_version_is_looked_up_only_when_asked(monkeypatch):
+    """importlib.metadata costs every run tens of milliseconds: only --version pays it."""
+    monkeypatch.setattr(predict, "_version", lambda: pytest.fail("version looked up without --version"))
+    assert predict.parse_args(["a.json"]).files == ["a.json"]
+
+
+def test_startup_imports_only_what_reading_needs():
+    """Each module below costs every run milliseconds (importlib.resources brings tempfile, shutil,
+    random...), and a run with --model needs none of them."""
+    code = ("import sys; before = set(sys.modules); import player.predict; player.predict.parse_args(['a.json']); "
+            "new = {'importlib.metadata', 'importlib.resources', 'tempfile'} & (set(sys.modules) - before); "
+            "sys.exit(' '.join(new) or None)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_no_tensorflow_imported():

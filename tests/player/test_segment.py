@@ -5,7 +5,9 @@ segmentation is measured by benchmarks/pen_eval.py and checked on real pen numbe
 import numpy as np
 import pytest
 
-from player.segment import MAX_STROKES, choose, plan, segment
+from player import DEFAULT_THRESHOLD as THRESHOLD
+from player.model import reading
+from player.segment import MAX_STROKES, Plan, choose, plan, segment
 
 L_OF_FOUR = [[(100, 100), (90, 200), (160, 200)]]  # the first stroke of a "4"
 STEM_OF_FOUR = [[(140, 120), (140, 300)]]  # its second stroke, close beside
@@ -103,6 +105,49 @@ def test_candidates_are_bounded_for_any_amount_of_strokes():
 def test_strokes_far_apart_are_never_one_candidate():
     candidates = plan([[(0, 0), (0, 100)], [(500, 0), (500, 100)]])
     assert candidates.runs == [(0, 1), (1, 2)]
+
+
+FIVE = [[(100, 150), (100, 200), (150, 200), (150, 280), (100, 280)], [(100, 150), (160, 150)]]  # body, cap
+
+
+def test_two_overlapping_strokes_one_of_them_small_are_read_whole_only():
+    assert plan(FIVE).runs == [(0, 2)]
+    assert plan([FIVE[0], [(140, 150), (200, 150)]]).runs == [(0, 1), (0, 2), (1, 2)]  # the cap off to the side
+    assert plan(L_OF_FOUR + STEM_OF_FOUR).runs == [(0, 1), (0, 2), (1, 2)]  # side by side: the model decides
+
+
+def test_choose_never_splits_the_strokes_plan_reads_whole_only():
+    """Whatever the model answers on the parts, reading such a drawing whole gives the answer
+    the player shows when every candidate is read: choose() picks the whole, or, only when the
+    whole is no sure digit, two "?" parts that are shown as one "?", as the whole is."""
+    rng, checked, split_wins = np.random.default_rng(0), 0, 0
+    for trial in range(400):
+        h, w = rng.uniform(50, 300), rng.uniform(5, 200)
+        body = [(0.0, 0.0), (w * rng.uniform(0, 1), h), (w, h * rng.uniform(0, 1))]
+        cap_y = h * rng.uniform(0, 1)
+        cap = [(w * rng.uniform(-0.2, 0.3), cap_y), (w * rng.uniform(0.7, 1.2), cap_y + h * rng.uniform(0, 0.4))]
+        pruned = plan([body, cap])
+        if pruned.runs != [(0, 2)]:
+            continue
+        whole = pruned.groups[0]
+        units = sorted([[np.asarray(body)], [np.asarray(cap)]], key=lambda u: u[0][:, 0].min() + u[0][:, 0].max())
+        full = Plan(2, pruned.height, [(0, 1), (0, 2), (1, 2)], [units[0], whole, units[1]])
+        probs = rng.dirichlet(np.full(10, 0.1), size=3)
+        not_digit = rng.choice([0.0, 0.5, 1.0, rng.uniform()], size=3)
+        if trial % 2:  # the worst case: sure parts, a whole the model cannot place at all
+            probs[[0, 2]], not_digit[[0, 2]] = np.eye(10)[[1, 7]], 0.0
+            probs[1], not_digit[1] = 0.1, 0.5
+        min_size = rng.choice([0.0, 2 * w, 4 * h])
+        parts = choose(full, np.zeros((3, 28, 28)), probs, not_digit, min_size)
+        again = choose(pruned, np.zeros((1, 28, 28)), probs[1:2], not_digit[1:2], min_size)
+        assert len(again) == 1 and np.array_equal(again[0].probabilities, probs[1])
+        if not np.array_equal(parts[0].probabilities, probs[1]):  # the split won: two "?" parts, merged
+            split_wins += 1
+        shown = [reading(np.array([q.probabilities for q in ps]), THRESHOLD, np.array([q.not_digit for q in ps])).digits
+                 for ps in (parts, again)]
+        assert shown[0] == shown[1], (shown, probs, not_digit)
+        checked += 1
+    assert checked > 200 and split_wins < checked / 4
 
 
 def test_empty_and_pointless_drawings_read_nothing():
