@@ -14,9 +14,13 @@ dark on light or light on dark. So the ink is found the way a careful scanner wo
 4. **Specks** (dust, noise, JPEG blocks) are blobs much smaller than the largest ink blob,
    and stray marks are much shorter than the tallest digit: neither becomes a digit.
 
-Then, as before, the ink is split into digits at empty columns and each digit is fitted into
-the 20 px box and centred by mass, like the stroke path (player/preprocess.py). The pen
-width cannot be normalised here: there is no trajectory. benchmarks/pictures.py measures it.
+Then the ink is split into pieces at empty columns and each digit is fitted into the 20 px
+box and centred by mass, like the stroke path (player/preprocess.py). The pen width cannot be
+normalised here: there is no trajectory. Digits that touch or overlap side to side leave no
+empty column between them, and a picture has no strokes to tell them apart, so a piece wider
+than one digit normally is (WIDE) is cut into candidate digits and the model's readings pick
+the split (`candidates`, `choose`), as a drawing's strokes are split (player/segment.py).
+benchmarks/pictures.py measures it all.
 """
 
 from __future__ import annotations
