@@ -51,8 +51,8 @@ class Loaded:
 
     images: np.ndarray  # (n, 28, 28)
     plan: Plan | None = None  # a drawing's candidates; None for a picture
-    candidates: picture.Candidates | None = None  # a picture's; None for a drawing
     min_size: float = 0.0  # a drawing's smallest digit (two brush widths): smaller marks are clicks
+    candidates: picture.Candidates | None = None  # a picture's; None for a drawing
 
 
 def read_drawing(data: bytes) -> tuple[Plan, float]:

@@ -100,9 +100,10 @@ def test_mnist_test_digits_on_grey_noisy_paper(mnist_small):
 
 def test_a_narrow_piece_of_ink_is_one_candidate():
     """Ordinary pictures cost nothing more: a piece no wider than a digit is read once, as before."""
-    found = candidates(sheet(noise=12.0, marks=SEVEN))
+    seven = (((80, 35), (140, 35)), ((140, 35), (100, 135)))  # 0.65 times as wide as tall
+    found = candidates(sheet(noise=12.0, marks=seven))
     assert found.runs == [(0, 1)] and found.units == 1
-    np.testing.assert_array_equal(found.images, image_to_digits(sheet(noise=12.0, marks=SEVEN)))
+    np.testing.assert_array_equal(found.images, image_to_digits(sheet(noise=12.0, marks=seven)))
 
 
 def test_a_wide_piece_of_ink_has_candidates_and_stays_whole_without_a_model():
