@@ -350,6 +350,14 @@ def test_read_file_gives_digit_images(tmp_path):
     assert predict.read_file(str(ONE)).images.shape == (1, 28, 28)  # one stroke: one candidate
 
 
+def test_read_file_keeps_what_choosing_needs(tmp_path):
+    """A drawing keeps its candidates and click size (two brush widths), a picture its candidates."""
+    drawn = predict.read_file(str(drawing(tmp_path / "one.json", [[[100, 50], [100, 350]]])))
+    assert drawn.plan is not None and drawn.min_size == 24 and drawn.candidates is None
+    seen = predict.read_file(str(picture(tmp_path / "seven.png", SEVEN)))
+    assert seen.plan is None and seen.candidates is not None and len(seen.candidates.runs) == len(seen.images)
+
+
 def test_what_is_no_digit_is_answered_with_a_question_mark(trained, tmp_path, capsys):
     """A click, a scribble over the canvas and a flat line across it are no digits: '?', and
     the JSON says how sure the model is that each part is no digit."""
