@@ -129,8 +129,10 @@ def test_choose_takes_the_split_the_model_is_surest_of():
                        np.array([[0, 0, 10, 20], [0, 0, 20, 20], [0, 0, 30, 20], [10, 0, 20, 20],
                                  [10, 0, 30, 20], [20, 0, 30, 20]], float), [20.0] * 6, [0] * 6, 3)
     assert choose(found, *fake_answers(found, {(0, 3): 0.99})) == [2]  # one wide digit
-    assert choose(found, *fake_answers(found, {(0, 3): 0.6, (0, 1): 0.99, (1, 3): 0.99})) == [0, 4]  # two
-    assert choose(found, *fake_answers(found, {(0, 3): 0.6, (0, 2): 0.9, (2, 3): 0.9})) == [1, 5]
+    assert choose(found, *fake_answers(found, {(0, 3): 0.3, (0, 1): 0.99, (1, 3): 0.99})) == [0, 4]  # two
+    assert choose(found, *fake_answers(found, {(0, 3): 0.3, (0, 2): 0.9, (2, 3): 0.9})) == [1, 5]
+    # a split must beat the whole by SPLIT_COST per extra part: two fair halves do not
+    assert choose(found, *fake_answers(found, {(0, 3): 0.6, (0, 1): 0.99, (1, 3): 0.99})) == [2]
 
 
 def mnist_touching(digits: list[np.ndarray], overlap: int, rng, stretch: float = 1.0) -> np.ndarray:
