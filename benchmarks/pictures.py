@@ -13,7 +13,7 @@ stream, so the rows above stay the same pictures as before they were added. `--b
 also runs digits-predict from another checkout (e.g. the main branch) on the same files.
 Fixed seed.
 
-    python benchmarks/pictures.py                       # ~3 minutes; appends to benchmarks/RESULTS.md
+    python benchmarks/pictures.py                       # ~8 minutes per checkout; appends to benchmarks/RESULTS.md
     python benchmarks/pictures.py --quick --no-record   # seconds, nothing written
 """
 
