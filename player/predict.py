@@ -28,11 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from player import DEFAULT_THRESHOLD, adapt, probability
+from player import DEFAULT_THRESHOLD, adapt, picture, probability
 from player.drawing import TooLarge, decode_drawing, read_at_most, too_large
 from player.errors import first_line
 from player.model import FEATURES_NAME, Model, ModelError, in_batches, reading
-from player.picture import image_to_digits
 from player.preprocess import PREPROCESS_VERSION, digits_to_images
 from player.segment import Plan, choose, plan
 
@@ -56,12 +55,13 @@ class InputError(ValueError):
 
 @dataclass
 class Loaded:
-    """A file ready for the model: a picture's digit images, or a drawing's candidate digits
-    (player/segment.py), which the model reads before the best split is chosen."""
+    """A file ready for the model: the images of a drawing's candidate digits (player/segment.py)
+    or a picture's (player/picture.py), which the model reads before the best split is chosen."""
 
     images: np.ndarray  # (n, 28, 28)
     plan: Plan | None = None  # a drawing's candidates; None for a picture
     min_size: float = 0.0  # a drawing's smallest digit (two brush widths): smaller marks are clicks
+    candidates: picture.Candidates | None = None  # a picture's; None for a drawing
 
 
 def read_drawing(data: bytes) -> tuple[Plan, float]:
@@ -74,8 +74,8 @@ def read_drawing(data: bytes) -> tuple[Plan, float]:
     return plan(drawing.strokes), 2 * drawing.brush
 
 
-def read_picture(data: bytes) -> np.ndarray:
-    """Image file bytes (anything Pillow opens) -> (n, 28, 28) digit images."""
+def read_picture(data: bytes) -> picture.Candidates:
+    """Image file bytes (anything Pillow opens) -> its candidate digits."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     # Our own limit, checked below from the header before anything is decoded, with a plain
@@ -112,7 +112,7 @@ def read_picture(data: bytes) -> np.ndarray:
         raise InputError("not an image (PNG, JPEG, ...) nor a stroke drawing (.json)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise InputError(f"unreadable image ({first_line(e)})") from None
-    return image_to_digits(gray)
+    return picture.candidates(gray)
 
 
 def read_files(paths: list[str]) -> list[Loaded | str]:
@@ -136,8 +136,8 @@ def read_files(paths: list[str]) -> list[Loaded | str]:
             checked = images if isinstance(images, str) else _checked(images)
             out.append(checked if isinstance(checked, str) else Loaded(checked, candidates, min_size))
         else:
-            checked = item if isinstance(item, str) else _checked(item)
-            out.append(checked if isinstance(checked, str) else Loaded(checked))
+            checked = item if isinstance(item, str) else _checked(item.images)
+            out.append(checked if isinstance(checked, str) else Loaded(checked, candidates=item))
     return out
 
 
@@ -149,8 +149,8 @@ def read_file(path: str) -> Loaded:
     return item
 
 
-def _load(path: str) -> np.ndarray | tuple[Plan, float] | str:
-    """A picture's digit images, a drawing's candidates, or why the file cannot be used.
+def _load(path: str) -> picture.Candidates | tuple[Plan, float] | str:
+    """A picture's or a drawing's candidates, or why the file cannot be used.
 
     .json files, and files that start with "{", are stroke drawings; the rest are images."""
     try:
@@ -322,6 +322,9 @@ def answer(readings: list[tuple[str, Loaded | str]], probs: np.ndarray, not_digi
         if item.plan is not None:  # a drawing: the best split of its candidates
             parts = choose(item.plan, item.images, p, r, item.min_size)
             p, r = np.stack([part.probabilities for part in parts]), np.array([part.not_digit for part in parts])
+        elif item.candidates is not None:  # a picture: likewise, where its ink may hold touching digits
+            chosen = picture.choose(item.candidates, p, r)
+            p, r = p[chosen], r[chosen]
         # a model without a not_digit output still answers "?" for clicks (min_size)
         report(path, p, r if model.has_not_digit or item.plan is not None else None, args.threshold, args.json)
     return any(isinstance(item, str) for _, item in readings)

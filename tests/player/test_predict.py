@@ -92,6 +92,31 @@ def test_pictures_of_a_1_in_both_polarities(trained, tmp_path, capsys):
     assert run(capsys, "--model", trained, dark, light) == (0, [f"{dark}: 1", f"{light}: 1"], [])
 
 
+def test_pictures_of_touching_digits_read_as_their_digits(trained, mnist_small, tmp_path, capsys):
+    """Issue 11: two MNIST test digits whose ink touches or overlaps side to side (no empty
+    column between them) were one piece of ink, read as one digit; the model now chooses the
+    split, as for drawings, and the JSON has one probability row per digit."""
+    from PIL import Image
+
+    _, _, x_test, y_test = mnist_small
+    files, labels = [], []
+    for i in range(0, 24, 2):
+        big = [np.asarray(Image.fromarray(x_test[k]).resize((84, 84), Image.BICUBIC)) for k in (i, i + 1)]
+        big = [d[:, np.flatnonzero(d.max(axis=0) > 25)[0] : np.flatnonzero(d.max(axis=0) > 25)[-1] + 1] for d in big]
+        ink = np.zeros((144, 60 + big[0].shape[1] + big[1].shape[1] - 4), np.uint8)
+        ink[30:114, 30 : 30 + big[0].shape[1]] = big[0]
+        right = ink[30:114, 26 + big[0].shape[1] : 26 + big[0].shape[1] + big[1].shape[1]]
+        np.maximum(right, big[1], out=right)  # the second digit's ink 4 px (5% of its height) into the first's
+        Image.fromarray(255 - ink).save(tmp_path / f"{i}.png")
+        files.append(tmp_path / f"{i}.png")
+        labels.append(f"{y_test[i]}{y_test[i + 1]}")
+    code, out, err = run(capsys, "--model", trained, "--json", "--threshold", "0", *files)
+    results = [json.loads(line) for line in out]
+    assert (code, err) == (0, [])
+    assert [len(r["probabilities"]) for r in results] == [len(r["digits"]) for r in results]
+    assert sum(r["digits"] == label for r, label in zip(results, labels, strict=True)) >= 0.8 * len(labels)
+
+
 PEN = sorted(DATA.glob("pen-*.json"))  # real pen digits of unseen writers, the label in the file
 
 
@@ -376,6 +401,14 @@ def test_read_file_gives_digit_images(tmp_path):
     images = predict.read_file(str(picture(tmp_path / "seven.png", SEVEN))).images
     assert images.shape == (1, 28, 28) and images.dtype == np.float32
     assert predict.read_file(str(ONE)).images.shape == (1, 28, 28)  # one stroke: one candidate
+
+
+def test_read_file_keeps_what_choosing_needs(tmp_path):
+    """A drawing keeps its candidates and click size (two brush widths), a picture its candidates."""
+    drawn = predict.read_file(str(drawing(tmp_path / "one.json", [[[100, 50], [100, 350]]])))
+    assert drawn.plan is not None and drawn.min_size == 24 and drawn.candidates is None
+    seen = predict.read_file(str(picture(tmp_path / "seven.png", SEVEN)))
+    assert seen.plan is None and seen.candidates is not None and len(seen.candidates.runs) == len(seen.images)
 
 
 def test_what_is_no_digit_is_answered_with_a_question_mark(trained, tmp_path, capsys):

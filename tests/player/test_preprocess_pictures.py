@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from player.picture import find_ink, image_to_digits
+from player.picture import Candidates, candidates, choose, find_ink, image_to_digits
 
 
 def sheet(size=(240, 160), paper=170.0, ink=0.0, noise=12.0, seed=0, marks=(((70, 30), (80, 130)),), width=12):
@@ -93,3 +93,103 @@ def test_mnist_test_digits_on_grey_noisy_paper(mnist_small):
     pairs = sum(model.read(image_to_digits(mnist_on_grey([x_test[i], x_test[i + 1]], rng))).digits
                 == f"{y_test[i]}{y_test[i + 1]}" for i in range(20, 40, 2))
     assert singles >= 19 and pairs >= 9
+
+
+# Touching digits (issue 11): a picture has no strokes, so ink that may hold several digits (a
+# piece wider than a digit is) is cut into candidates and the model's readings choose the split.
+
+def test_a_narrow_piece_of_ink_is_one_candidate():
+    """Ordinary pictures cost nothing more: a piece no wider than a digit is read once, as before."""
+    seven = (((80, 35), (140, 35)), ((140, 35), (100, 135)))  # 0.65 times as wide as tall
+    found = candidates(sheet(noise=12.0, marks=seven))
+    assert found.runs == [(0, 1)] and found.units == 1
+    np.testing.assert_array_equal(found.images, image_to_digits(sheet(noise=12.0, marks=seven)))
+
+
+def test_a_wide_piece_of_ink_has_candidates_and_stays_whole_without_a_model():
+    """Two strokes that touch: one piece (no empty column), several candidates, among them the
+    whole piece and each digit alone; image_to_digits (no model) still gives the one piece."""
+    one_seven = (((60, 30), (60, 130)), ((60, 30), (150, 30)), ((150, 30), (100, 130)))  # "17", touching
+    picture = sheet(noise=4.0, marks=one_seven)
+    found = candidates(picture)
+    assert len(image_to_digits(picture)) == 1
+    assert (0, found.units) in found.runs and found.units >= 2 and len(found.images) == len(found.runs)
+
+
+def fake_answers(found, digits: dict[tuple[int, int], float]):
+    """Model answers: run -> how sure the model is that it is one digit (0.05 where not given)."""
+    sure = np.array([digits.get(run, 0.05) for run in found.runs])
+    probs = np.zeros((len(sure), 10))
+    probs[:, 0], probs[:, 1] = sure, 1 - sure
+    return probs, np.where(sure > 0.5, 0.0, 0.9)
+
+
+def test_choose_takes_the_split_the_model_is_surest_of():
+    found = Candidates(np.zeros((6, 28, 28), np.float32), [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)],
+                       np.array([[0, 0, 10, 20], [0, 0, 20, 20], [0, 0, 30, 20], [10, 0, 20, 20],
+                                 [10, 0, 30, 20], [20, 0, 30, 20]], float), [20.0] * 6, [0] * 6, 3)
+    assert choose(found, *fake_answers(found, {(0, 3): 0.99})) == [2]  # one wide digit
+    assert choose(found, *fake_answers(found, {(0, 3): 0.3, (0, 1): 0.99, (1, 3): 0.99})) == [0, 4]  # two
+    assert choose(found, *fake_answers(found, {(0, 3): 0.3, (0, 2): 0.9, (2, 3): 0.9})) == [1, 5]
+    # a split must beat the whole by SPLIT_COST per extra part: two fair halves do not
+    assert choose(found, *fake_answers(found, {(0, 3): 0.6, (0, 1): 0.99, (1, 3): 0.99})) == [2]
+
+
+def mnist_touching(digits: list[np.ndarray], overlap: int, rng, stretch: float = 1.0) -> np.ndarray:
+    """MNIST digits enlarged 3x (and `stretch` times wider), each one's ink `overlap` px into
+    the one before it (the digits touch or overlap side to side: no empty column between
+    them), on grey noisy paper."""
+    size = (round(84 * stretch), 84)
+    big = [np.asarray(Image.fromarray(d).resize(size, Image.BICUBIC), np.float64) / 255 for d in digits]
+    big = [b[:, np.flatnonzero(b.max(axis=0) > 0.1)[0] : np.flatnonzero(b.max(axis=0) > 0.1)[-1] + 1] for b in big]
+    alpha = np.zeros((144, 60 + sum(b.shape[1] for b in big)))
+    x = 30
+    for b in big:
+        alpha[30:114, x : x + b.shape[1]] = np.maximum(alpha[30:114, x : x + b.shape[1]], b)
+        x += b.shape[1] - overlap
+    return 170 * (1 - alpha) + rng.normal(0, 12, alpha.shape)
+
+
+def read_picture(model, gray: np.ndarray) -> str:
+    found = candidates(gray)
+    probs, not_digit = model.predict_parts(found.images)
+    return "".join(str(int(np.argmax(probs[k]))) for k in choose(found, probs, not_digit))
+
+
+@pytest.mark.slow
+def test_touching_mnist_digits_read_as_two(mnist_small):
+    """Pairs of MNIST test digits overlapping by 4 px (5% of their height) on grey noisy paper:
+    without the split they are one piece of ink, one digit (image_to_digits); with it, two,
+    mostly right. benchmarks/pictures.py measures thousands."""
+    from player.model import Model, ModelError
+
+    try:
+        model = Model()
+    except ModelError as e:
+        pytest.skip(str(e))
+    _, _, x_test, y_test = mnist_small
+    rng = np.random.default_rng(0)
+    pairs = [(i, i + 1) for i in range(0, 40, 2) if {y_test[i], y_test[i + 1]} != {1}]  # "11": narrow
+    pictures = [mnist_touching([x_test[i], x_test[j]], 4, rng) for i, j in pairs]
+    assert sum(len(image_to_digits(p)) == 1 for p in pictures) >= 0.8 * len(pairs)  # touching: one piece
+    right = sum(read_picture(model, p) == f"{y_test[i]}{y_test[j]}" for p, (i, j) in zip(pictures, pairs,
+                                                                                         strict=True))
+    assert right >= 0.8 * len(pairs)
+
+
+@pytest.mark.slow
+def test_a_single_wide_digit_stays_one(mnist_small):
+    """The widest MNIST test digits (0s and 2s among them), laid wider still: one digit each."""
+    from player.model import Model, ModelError
+
+    try:
+        model = Model()
+    except ModelError as e:
+        pytest.skip(str(e))
+    _, _, x_test, y_test = mnist_small
+    widths = [np.ptp(np.flatnonzero(d.max(axis=0) > 25)) / np.ptp(np.flatnonzero(d.max(axis=1) > 25)) for d in x_test]
+    widest = np.argsort(widths)[::-1][:20]
+    rng = np.random.default_rng(0)
+    readings = [read_picture(model, mnist_touching([x_test[i]], 0, rng, stretch=1.2)) for i in widest]
+    assert sum(len(r) == 1 for r in readings) >= 19
+    assert sum(r == str(y_test[i]) for r, i in zip(readings, widest, strict=True)) >= 17

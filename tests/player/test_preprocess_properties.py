@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from player.picture import image_to_digits  # noqa: E402
+from player.picture import candidates, choose, image_to_digits  # noqa: E402
 from player.preprocess import IMAGE_SIZE, split_digits, strokes_to_digits, strokes_to_image  # noqa: E402
 
 # few examples by default so the file runs in seconds in CI; DIGITS_HYPOTHESIS_EXAMPLES=2000 to dig
@@ -141,6 +141,22 @@ def test_image_to_digits_never_fails_on_a_picture(picture):
     digits = image_to_digits(picture)
     check_images(digits)
     assert digits.ndim == 3 and len(digits) <= picture.shape[1]
+
+
+@SETTINGS
+@given(images, st.integers(0, 2**32 - 1))
+def test_a_pictures_candidates_always_make_a_reading(picture, seed):
+    """Whatever the picture and whatever the model answers, the chosen candidates are a split
+    of all its units, left to right, each piece read at least once."""
+    found = candidates(picture)
+    check_images(found.images, len(found.runs))
+    rng = np.random.default_rng(seed)
+    probs, not_digit = rng.dirichlet(np.ones(10), len(found.runs)), rng.uniform(0, 1, len(found.runs))
+    chosen = choose(found, probs, not_digit)
+    assert [found.runs[k] for k in chosen] == sorted(found.runs[k] for k in chosen)
+    ends = [0] + [found.runs[k][1] for k in chosen]
+    assert [found.runs[k][0] for k in chosen] == ends[:-1] and ends[-1] == found.units
+    assert len(chosen) >= len(image_to_digits(picture))
 
 
 @SETTINGS
