@@ -25,15 +25,19 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from player import DEFAULT_THRESHOLD, adapt, picture, probability
+from player import DEFAULT_THRESHOLD, probability
 from player.drawing import TooLarge, decode_drawing, read_at_most, too_large
 from player.errors import first_line
 from player.model import FEATURES_NAME, Model, ModelError, in_batches, reading
 from player.preprocess import PREPROCESS_VERSION, digits_to_images
 from player.segment import Plan, choose, plan
+
+if TYPE_CHECKING:  # loaded when a picture or --corrections needs them: start-up counts per call
+    from player import adapt, picture
 
 DEFAULT_BATCH_SIZE = 256
 # Files read, drawn and handed to the model together. Python reads a drawing in about 0.5 ms and
@@ -112,6 +116,8 @@ def read_picture(data: bytes) -> picture.Candidates:
         raise InputError("not an image (PNG, JPEG, ...) nor a stroke drawing (.json)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise InputError(f"unreadable image ({first_line(e)})") from None
+    from player import picture
+
     return picture.candidates(gray)
 
 
@@ -187,6 +193,10 @@ def predict_batches(model: Model, images: np.ndarray, batch_size: int,
     """(n, 28, 28) -> (n, 10) probabilities and (n,) not-digit probabilities, at most batch_size
     images per model call, adapted to the corrections in `memory` if any; ModelError (from
     Model.predict_parts) if the model does not run."""
+    if memory is None:  # no --corrections: the model's own answers (adapt.predict_parts gives the same)
+        return in_batches(model.predict_parts, images, batch_size)
+    from player import adapt
+
     return in_batches(adapt.predictor(model, memory), images, batch_size)
 
 
@@ -283,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
         if not model.has_features:
             print(f"digits-predict: {model.path}: no '{FEATURES_NAME}' output, so the corrections in "
                   f"{args.corrections} cannot be used", file=sys.stderr)
+        from player import adapt
+
         memory, bad_corrections = adapt.load(model, args.corrections)
         for problem in bad_corrections:
             print(f"digits-predict: {problem} (correction not used)", file=sys.stderr)
@@ -323,6 +335,8 @@ def answer(readings: list[tuple[str, Loaded | str]], probs: np.ndarray, not_digi
             parts = choose(item.plan, item.images, p, r, item.min_size)
             p, r = np.stack([part.probabilities for part in parts]), np.array([part.not_digit for part in parts])
         elif item.candidates is not None:  # a picture: likewise, where its ink may hold touching digits
+            from player import picture
+
             chosen = picture.choose(item.candidates, p, r)
             p, r = p[chosen], r[chosen]
         # a model without a not_digit output still answers "?" for clicks (min_size)

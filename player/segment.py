@@ -177,6 +177,8 @@ def choose(candidates: Plan, images: np.ndarray, probs: np.ndarray, not_digit: n
     for k, (x0, y0, x1, y1) in enumerate(boxes):
         if max(x1 - x0, y1 - y0) < min_size:
             not_digit[k] = 1.0
+    if len(candidates.runs) == 1:  # one candidate (most single digits): it is the reading, whatever it scores
+        return [Part(candidates.groups[0], images[0], probs[0], float(not_digit[0]))]
     digit = probs.max(axis=1) * (1.0 - not_digit)  # how sure the model is that the run is one digit
     # each candidate is read in one of two modes: as a digit, or as ink that is no digit ("?")
     as_digit = np.log(np.maximum(digit, 1e-9))

@@ -177,3 +177,15 @@ def test_the_shipped_model_reads_tight_numbers_of_unseen_writers(pen_path):
         drawing = number_drawing(digits, rng, (-0.05, 0.10))
         right += model.read_strokes(drawing["strokes"], min_size=2 * drawing["brush"]).digits == drawing["label"]
     assert right >= 34, f"{right}/40 tight numbers read exactly"
+
+
+def test_one_candidate_is_the_reading_whatever_the_model_says():
+    rng = np.random.default_rng(3)
+    single = plan([[(10, 10), (12, 90)]])
+    assert single.runs == [(0, 1)]
+    for _ in range(20):
+        probs, not_digit = rng.dirichlet(np.ones(10), size=1), rng.uniform(size=1)
+        (part,) = choose(single, np.zeros((1, 28, 28)), probs, not_digit)
+        assert np.array_equal(part.probabilities, probs[0]) and part.not_digit == not_digit[0]
+    (dot,) = choose(single, np.zeros((1, 28, 28)), probs, not_digit, min_size=200)
+    assert dot.not_digit == 1.0  # smaller than min_size: a click, never a digit
