@@ -68,6 +68,17 @@ def test_light_ink_on_dark_paper_reads_like_dark_on_light():
     assert np.abs(dark_on_light - light_on_dark).mean() < 0.02
 
 
+@pytest.fixture(scope="module")
+def model():
+    """The shipped model (skipped without one; a failure under DIGITS_REQUIRE_DATA=1)."""
+    from player.model import Model, ModelError
+
+    try:
+        return Model()
+    except ModelError as e:
+        pytest.skip(str(e))
+
+
 def mnist_on_grey(digits: list[np.ndarray], rng) -> np.ndarray:
     """MNIST digits enlarged 3x, side by side, as ink on grey (170) paper with noise of
     standard deviation 12: issue 15's pictures."""
@@ -77,15 +88,9 @@ def mnist_on_grey(digits: list[np.ndarray], rng) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_mnist_test_digits_on_grey_noisy_paper(mnist_small):
+def test_mnist_test_digits_on_grey_noisy_paper(mnist_small, model):
     """Issue 15: 0/10 singles and 0/5 pairs read right. benchmarks/pictures.py measures
     thousands; here 20 singles and 10 pairs, with the shipped model."""
-    from player.model import Model, ModelError
-
-    try:
-        model = Model()
-    except ModelError as e:
-        pytest.skip(str(e))
     _, _, x_test, y_test = mnist_small
     rng = np.random.default_rng(0)
     singles = sum(model.read(image_to_digits(mnist_on_grey([x_test[i]], rng))).digits == str(y_test[i])
@@ -157,16 +162,10 @@ def read_picture(model, gray: np.ndarray) -> str:
 
 
 @pytest.mark.slow
-def test_touching_mnist_digits_read_as_two(mnist_small):
+def test_touching_mnist_digits_read_as_two(mnist_small, model):
     """Pairs of MNIST test digits overlapping by 4 px (5% of their height) on grey noisy paper:
     without the split they are one piece of ink, one digit (image_to_digits); with it, two,
     mostly right. benchmarks/pictures.py measures thousands."""
-    from player.model import Model, ModelError
-
-    try:
-        model = Model()
-    except ModelError as e:
-        pytest.skip(str(e))
     _, _, x_test, y_test = mnist_small
     rng = np.random.default_rng(0)
     pairs = [(i, i + 1) for i in range(0, 40, 2) if {y_test[i], y_test[i + 1]} != {1}]  # "11": narrow
@@ -178,14 +177,8 @@ def test_touching_mnist_digits_read_as_two(mnist_small):
 
 
 @pytest.mark.slow
-def test_a_single_wide_digit_stays_one(mnist_small):
+def test_a_single_wide_digit_stays_one(mnist_small, model):
     """The widest MNIST test digits (0s and 2s among them), laid wider still: one digit each."""
-    from player.model import Model, ModelError
-
-    try:
-        model = Model()
-    except ModelError as e:
-        pytest.skip(str(e))
     _, _, x_test, y_test = mnist_small
     widths = [np.ptp(np.flatnonzero(d.max(axis=0) > 25)) / np.ptp(np.flatnonzero(d.max(axis=1) > 25)) for d in x_test]
     widest = np.argsort(widths)[::-1][:20]
