@@ -50,15 +50,20 @@ ELEVEN = [[(200, 150), (200, 420)], [(420, 150), (420, 420)]]
 @pytest.fixture
 def app(tmp_path):
     """An open app (dummy video driver) with a fake model, saving under tmp_path."""
-    model = FakeModel()
+    a = open_app(FakeModel(), tmp_path)
+    yield a
+    pygame.quit()
+
+
+def open_app(model, tmp_path) -> App:
+    """An open app (dummy video driver) reading with `model` (also at a.fake), saving under tmp_path."""
     options = Options(size=(1000, 640), events=True, save_dir=tmp_path / "drawings",
                       corrections_dir=tmp_path / "corrections")
     a = App(options, loader=ModelLoader.of(model), log=EventLog(True, io.StringIO()))
     a.fake = model
     a.open()
     a.step()
-    yield a
-    pygame.quit()
+    return a
 
 
 def events(a):
@@ -556,12 +561,7 @@ class LearningModel(FakeModel):
 
 @pytest.fixture
 def learning_app(tmp_path):
-    model = LearningModel()
-    options = Options(size=(1000, 640), events=True, save_dir=tmp_path / "drawings",
-                      corrections_dir=tmp_path / "corrections")
-    a = App(options, loader=ModelLoader.of(model), log=EventLog(True, io.StringIO()))
-    a.open()
-    a.step()
+    a = open_app(LearningModel(), tmp_path)
     a.learning.done.wait(10)
     yield a
     pygame.quit()
