@@ -28,11 +28,6 @@ BOX = 20.0  # MNIST fits each digit into a 20x20 box inside the 28x28 image
 PEN_WIDTH = 2.6  # pen width in output pixels, about MNIST's stroke width at 28x28
 EDGE = 1.0  # width of the anti-aliased edge, in output pixels
 MIN_STEP = 0.25  # trajectory points closer than this (output pixels) add nothing
-# strokes closer than this (fraction of the drawing's height) are one digit. Measured on 3,000
-# pen digits and 400 numbers of the training writers: 0.12 kept 99.93% of digits whole but
-# merged every number written with gaps under 12% of its height; 0.05 keeps 99.80% whole (a
-# few "4"s with a detached stroke split) and splits 99% of numbers with gaps of 5-25%.
-MERGE_GAP = 0.05
 SPECK = 0.12  # strokes smaller than this (fraction of the drawing's height) are not a digit
 PIECE = 1.0  # segments are cut into pieces at least this long (output pixels), each inked in a small window
 _PIECES = 1024  # pieces per distance computation: fits the CPU cache, bounds memory for long strokes
@@ -205,49 +200,8 @@ def strokes_to_image(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) ->
     return digits_to_images([strokes], pen_width)[0]
 
 
-def split_digits(strokes: Sequence[Stroke]) -> list[list[np.ndarray]]:
-    """Group strokes into digits, left to right.
-
-    Strokes whose horizontal extents overlap, or nearly touch, belong to one digit (the two
-    strokes of a "5" overlap; those of a "4" sometimes do not quite, so a gap under MERGE_GAP
-    of the drawing's height still joins). Digits written side by side leave wider gaps, even
-    written close. Specks much smaller than the drawing (a stray click) join the nearest digit
-    instead of becoming one.
-    """
-    arrays = as_arrays(strokes)
-    if not arrays:
-        return []
-    _, y0, _, y1 = bounding_box(arrays)
-    height = max(y1 - y0, 1e-9)
-    speck, gap = SPECK * height, MERGE_GAP * height
-    boxes = [bounding_box([s]) for s in arrays]
-    big = [i for i, (bx0, by0, bx1, by1) in enumerate(boxes) if max(bx1 - bx0, by1 - by0) >= speck]
-    if not big:
-        big = list(range(len(arrays)))
-    groups: list[list[int]] = []
-    right = -math.inf
-    for i in sorted(big, key=lambda i: boxes[i][0]):
-        if groups and boxes[i][0] <= right + gap:
-            groups[-1].append(i)
-            right = max(right, boxes[i][2])
-        else:
-            groups.append([i])
-            right = boxes[i][2]
-    spans = [(min(boxes[i][0] for i in g), max(boxes[i][2] for i in g)) for g in groups]
-    for i in set(range(len(arrays))) - set(big):
-        cx = (boxes[i][0] + boxes[i][2]) / 2
-        nearest = min(range(len(spans)), key=lambda g: max(spans[g][0] - cx, cx - spans[g][1], 0))
-        groups[nearest].append(i)
-    return [[arrays[i] for i in sorted(g)] for g in groups]
-
-
-def strokes_to_digits(strokes: Sequence[Stroke]) -> np.ndarray:
-    """A drawing -> (n, 28, 28) float32, one image per digit, left to right."""
-    return digits_to_images(split_digits(strokes))
-
-
 def digits_to_images(digits: Sequence[Sequence[Stroke]], pen_width: float | Sequence[float] = PEN_WIDTH) -> np.ndarray:
-    """The strokes of each digit (any units, y down; as split_digits gives them) -> (n, 28, 28)
+    """The strokes of each digit (any units, y down; as player.segment groups them) -> (n, 28, 28)
     float32 images, 0-1, white on black; blank for a digit without points.
 
     Each trajectory is scaled so that its ink (pen included) fills 20 px on its longer side,

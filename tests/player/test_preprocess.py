@@ -1,12 +1,9 @@
 import numpy as np
-import pytest
 
 from player.preprocess import (
     BOX,
     IMAGE_SIZE,
     center_of_mass,
-    split_digits,
-    strokes_to_digits,
     strokes_to_image,
 )
 
@@ -47,27 +44,3 @@ def test_blank_and_single_point():
     assert dot.sum() > 0 and dot.shape == (28, 28)
 
 
-@pytest.mark.parametrize("gap", [0.08, 0.25, 0.5])  # 0.08: digits written close together
-def test_split_digits_side_by_side_and_multi_stroke_digit(gap):
-    h = 100
-    one = [[[0, 0], [0, h]]]
-    four = [[[40, 0], [20, 60], [70, 60]], [[60, 20], [60, h]]]  # two strokes, overlapping in x
-    dx = 70 + gap * h
-    shifted = [[[x + dx, y] for x, y in s] for s in four]
-    groups = split_digits(one + shifted)
-    assert [len(g) for g in groups] == [1, 2]
-    assert strokes_to_digits(one + shifted).shape == (2, 28, 28)
-
-
-def test_a_four_whose_stroke_does_not_quite_reach_stays_one_digit():
-    h = 100
-    corner = [[[40, 0], [20, 60], [57, 60]]]  # the bar stops 3% of the height short of the stem
-    stem = [[[60, 20], [60, h]]]
-    assert len(split_digits(corner + stem)) == 1
-    assert len(split_digits(corner + [[[x + 10, y] for x, y in stem[0]]])) == 2  # 13%: two marks
-
-
-def test_a_speck_joins_a_digit_instead_of_becoming_one():
-    one = [[[0, 0], [0, 100]]]
-    speck = [[[30, 50], [31, 51]]]
-    assert len(split_digits(one + speck)) == 1

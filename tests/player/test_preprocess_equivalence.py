@@ -19,7 +19,6 @@ from player.preprocess import (
     PEN_WIDTH,
     _segments,
     digits_to_images,
-    strokes_to_digits,
     strokes_to_image,
 )
 
@@ -175,16 +174,13 @@ def test_same_images_as_before_on_odd_drawings(strokes):
 
 
 def test_a_drawing_of_several_digits_draws_each_as_before(pen_digits):
-    """strokes_to_digits: digits split, then all drawn in one call."""
+    """digits_to_images: several digits of one drawing, all drawn in one call."""
     from training.pen_drawings import centred_drawing
 
-    strokes = []
-    for i, d in enumerate(pen_digits[:5]):
-        strokes += centred_drawing(d, canvas=(1000, 400), height=0.4, at=((i + 0.5) / 5, 0.5))["strokes"]
-    from player.preprocess import split_digits
-
-    expected = np.stack([old_strokes_to_image(d) for d in split_digits(strokes)])
-    assert np.abs(strokes_to_digits(strokes) - expected).max() <= TOLERANCE
+    digits = [centred_drawing(d, canvas=(1000, 400), height=0.4, at=((i + 0.5) / 5, 0.5))["strokes"]
+              for i, d in enumerate(pen_digits[:5])]
+    expected = np.stack([old_strokes_to_image(d) for d in digits])
+    assert np.abs(digits_to_images(digits) - expected).max() <= TOLERANCE
 
 
 # ---- thinning: exactly the old walk --------------------------------------------------------
