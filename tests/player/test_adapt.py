@@ -186,6 +186,39 @@ def test_a_correction_outweighs_an_accepted_answer_in_the_same_place():
     assert adapt_probs(accepted_only, p, unit(1, 0.02, 0)).tobytes() == p.tobytes()
 
 
+def test_a_correction_does_not_take_over_the_users_own_digits_of_another_label():
+    """A writer whose 3 looks like their 2 corrects the 3: their 2 (accepted as right before)
+    still reads 2, the corrected 3 reads 3; forgetting the 2 gives the 3 its full reach again."""
+    two, three = unit(1, 0.3, 0), unit(1, 0, 0)  # 0.042 apart: closer than a correction reaches
+    reads_two = probs(0, 0, 0.9, 0.1, 0, 0, 0, 0, 0, 0)
+    correction_only = adapt.Memory()
+    correction_only.add(three, [3], "the 3")
+    assert adapt_probs(correction_only, reads_two, two)[0].argmax() == 3  # what the limit prevents
+    memory = adapt.Memory()
+    memory.accept(two, [2])
+    memory.add(three, [3], "the 3")
+    assert adapt_probs(memory, reads_two, two)[0].argmax() == 2
+    assert adapt_probs(memory, reads_two, three)[0].argmax() == 3
+    assert memory.reaches[memory.labels == 3][0] < adapt.REACH
+    memory.forget(f"{adapt.ACCEPTED}0")
+    assert memory.reaches.tolist() == [pytest.approx(adapt.REACH)]
+    assert adapt_probs(memory, reads_two, two)[0].argmax() == 3
+
+
+def test_the_limits_do_not_depend_on_the_order_things_were_taught():
+    rows = [(unit(1, 0, 0), 3, 1.0), (unit(1, 0.3, 0), 2, adapt.ACCEPTED_WEIGHT), (unit(1, 0.1, 0.2), 5, 1.0),
+            (unit(0.9, 0.3, 0.1), 2, 1.0), (unit(0, 1, 0), 7, adapt.ACCEPTED_WEIGHT)]
+    reaches = []
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]):
+        memory = adapt.Memory()
+        for i in order:
+            sig, label, weight = rows[i]
+            memory.add(sig, [label], f"row {i}", weight, adapt.REACH if weight == 1 else adapt.ACCEPTED_REACH)
+        reaches.append([r for _, r in sorted(zip(memory.sources, memory.reaches.tolist(), strict=True))])
+    assert reaches[0] == pytest.approx(reaches[1], rel=1e-5) and reaches[0] == pytest.approx(reaches[2], rel=1e-5)
+    assert any(r < adapt.REACH for r in reaches[0])  # some row is limited: the test tests something
+
+
 def test_accepted_answers_are_bounded_and_forgotten_with_the_rest(monkeypatch):
     monkeypatch.setattr(adapt, "MAX_ACCEPTED", 3)
     memory = adapt.Memory()
