@@ -182,6 +182,32 @@ def test_load_and_resize_keep_the_drawing_in_view():
     assert b.size == (300, 300)
 
 
+def test_a_resize_undone_gives_the_drawing_back_as_it_was():
+    # each resize scaled by the smaller ratio from the canvas before it: a window made half as
+    # wide and then as wide again kept the drawing at half its size, and a trip through a tiny
+    # window left a dot in the corner, read as a click
+    b = Board(size=(600, 500))
+    b.pen_down(100, 100)
+    b.pen_move(500, 450)
+    b.pen_up()
+    drawn = [list(s) for s in b.strokes]
+    for sizes in ([(300, 500), (600, 500)], [(1, 1), (2000, 64), (64, 1900), (600, 500)],
+                  [(1200, 500), (1200, 1000), (600, 500)]):
+        for size in sizes:
+            b.resize(size)
+            for x, y in b.strokes[0]:  # in view at every size on the way
+                assert 0 <= x <= size[0] + 1e-9 and 0 <= y <= size[1] + 1e-9, (size, x, y)
+        np.testing.assert_allclose(np.array(b.strokes), np.array(drawn), atol=1e-6, err_msg=str(sizes))
+    b.resize((1200, 1000))  # twice as large: twice the drawing
+    np.testing.assert_allclose(np.array(b.strokes), 2 * np.array(drawn), atol=1e-6)
+    b.resize((2400, 1000))  # only wider: no larger
+    np.testing.assert_allclose(np.array(b.strokes), 2 * np.array(drawn), atol=1e-6)
+    b.pen_down(2300, 900)  # ink where the wide canvas has room: shrinking keeps it in view too
+    b.pen_up()
+    b.resize((1200, 1000))
+    assert max(x for s in b.strokes for x, _ in s) <= 1200
+
+
 def test_correction_labels_for_one_and_several_digits():
     b = Board()
     assert b.type_digit("7") is None and b.error  # no answer yet: nothing to correct
