@@ -493,6 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pygame.quit()  # the window goes at once; then a model still loading or reading is let finish,
         app.loader.join(10)  # since exiting under onnxruntime's threads can abort ("terminate called")
         app.reader.stop(10)
+        app.learning.join(10)  # the corrections folder being read runs the model too
 
 
 if __name__ == "__main__":

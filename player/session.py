@@ -319,6 +319,12 @@ class Learning:
         self._thread = threading.Thread(target=load, name="corrections-loader", daemon=True)
         self._thread.start()
 
+    def join(self, timeout: float | None = None) -> None:
+        """Let the corrections being read finish: it runs the model, and exiting under
+        onnxruntime's threads can abort ("terminate called without an active exception")."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
     def in_use(self):
         """The memory that adapts the answers now (adapt.Memory), or None: the model as it is."""
         if self.enabled and self.able and self.done.is_set() and self.memory is not None and len(self.memory):

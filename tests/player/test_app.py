@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -464,6 +465,26 @@ def test_no_display_exits_2(monkeypatch, capsys, driver):
         monkeypatch.setenv("SDL_VIDEODRIVER", driver)
     assert main(["--max-frames", "1"]) == 2
     assert capsys.readouterr().err == f"digits-player: {player_app.NO_DISPLAY}\n"
+
+
+def test_quitting_lets_the_corrections_being_learned_finish(monkeypatch, tmp_path):
+    # the corrections folder is read, through the model, in a thread of its own once the model is
+    # there; quitting while it ran left onnxruntime working under an exiting interpreter, and the
+    # player aborted ("terminate called without an active exception", exit status 134)
+    from player import adapt
+
+    started, finished = threading.Event(), threading.Event()
+
+    def load(model, folder):
+        started.set()
+        time.sleep(0.5)
+        finished.set()
+        return adapt.Memory(), []
+
+    monkeypatch.setattr(adapt, "load", load)
+    monkeypatch.setattr(ModelLoader, "from_path", classmethod(lambda cls, path: ModelLoader.of(FakeModel())))
+    assert main(["--max-frames", "2", "--corrections-dir", str(tmp_path)]) == 0
+    assert started.is_set() and finished.is_set()
 
 
 def run_player(*args: str, timeout: float = 60, **env: str | None) -> subprocess.CompletedProcess:
