@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from player.board import Board
+from player.errors import first_line
 from player.icon import icon
 from player.ink import Ink
 
@@ -103,7 +104,10 @@ def open_display(size: tuple[int, int], title: str) -> pygame.Surface:
         os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
     pygame.display.set_caption(title)
     pygame.display.set_icon(icon())  # before the window exists, as SDL wants it
-    return pygame.display.set_mode(size, pygame.RESIZABLE)
+    try:
+        return pygame.display.set_mode(size, pygame.RESIZABLE)
+    except pygame.error as e:  # there is a display: it would not give a window of this size
+        raise NoDisplay(f"cannot open a {size[0]}x{size[1]} window ({first_line(e)})") from None
 
 
 @dataclass

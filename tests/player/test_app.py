@@ -487,6 +487,23 @@ def test_quitting_lets_the_corrections_being_learned_finish(monkeypatch, tmp_pat
     assert started.is_set() and finished.is_set()
 
 
+@pytest.mark.parametrize("size", ["99999x99999", "16385x300"])
+def test_a_window_too_large_is_refused_naming_the_size(capsys, size):
+    # SDL refuses windows over 16384 px a side: that was reported as "no display available"
+    with pytest.raises(SystemExit) as e:
+        main(["--size", size, "--max-frames", "1"])
+    assert e.value.code == 2 and f"window too large: {size} (at most 16384x16384)" in capsys.readouterr().err
+
+
+def test_a_window_the_display_refuses_is_not_called_no_display(monkeypatch, capsys):
+    def refuse(size, flags=0):
+        raise pygame.error("Window is too large.")
+
+    monkeypatch.setattr(pygame.display, "set_mode", refuse)
+    assert main(["--size", "800x600", "--max-frames", "1"]) == 2
+    assert capsys.readouterr().err == "digits-player: cannot open a 800x600 window (Window is too large.)\n"
+
+
 def run_player(*args: str, timeout: float = 60, **env: str | None) -> subprocess.CompletedProcess:
     """`python -m player ARGS` in a fresh process; a hang is a failure, not a test run that never ends."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy", **env}
