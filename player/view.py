@@ -372,27 +372,32 @@ def card_height(fonts: Fonts, sections: list[list[tuple]], pad: int, gap: int) -
 def draw_help(screen: pygame.Surface, fonts: Fonts, title: str, keys: Sequence[tuple[str, str]],
               notes: Sequence[str]) -> Drawn:
     """The help card over a shaded window: a title, what each key does, then notes (the model,
-    or why it failed, wrapped to the card). A small window gets smaller type, and if even that
-    is too big, fewer keys: the notes may say why nothing works, so they stay."""
+    or why it failed, wrapped to the card). The card is 640 px wide, wider where a key's line
+    needs it and the window has room. A small window gets smaller type, down to where every
+    line fits; if even the smallest is too big, fewer keys (the notes may say why nothing
+    works, so they stay), and lines cut with "..."."""
     shade = pygame.Surface(screen.get_size(), pygame.SRCALPHA)
     shade.fill((0, 0, 0, 170))
     screen.blit(shade, (0, 0))
     margin = min(20, screen.get_height() // 20)
-    room = pygame.Rect(0, 0, min(640, screen.get_width() - 2 * margin), screen.get_height() - 2 * margin)
+    room = pygame.Rect(0, 0, screen.get_width() - 2 * margin, screen.get_height() - 2 * margin)
     for scale in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):  # the largest type at which it all fits
         pad, gap = int(22 * scale), int(8 * scale)  # around the card; between rows (twice that between sections)
         title_size, key_size, note_size = (max(int(s * scale), 7) for s in (22, 15, 14))
         key_w = max(fonts.get(key_size, True).size(k)[0] for k, _ in keys) + int(24 * scale)
-        lines = [line for note in notes for line in wrap(fonts.get(note_size), note, room.w - 2 * pad)]
+        rows_w = max([key_w + fonts.get(key_size).size(what)[0] for _, what in keys]
+                     + [fonts.get(title_size, True).size(title)[0]])
+        width = min(max(640, rows_w + 2 * pad), room.w)
+        lines = [line for note in notes for line in wrap(fonts.get(note_size), note, width - 2 * pad)]
         # rows of (text, what it does, size, bold, colour), in sections
         sections = [[(title, "", title_size, True, TEXT)],
                     [(k, what, key_size, True, ACCENT) for k, what in keys],
                     [(line, "", note_size, False, MUTED) for line in lines]]
-        if card_height(fonts, sections, pad, gap) <= room.h:
+        if card_height(fonts, sections, pad, gap) <= room.h and rows_w <= width - 2 * pad:
             break
     while sections[1] and card_height(fonts, sections, pad, gap) > room.h:
         sections[1].pop()
-    card = pygame.Rect(0, 0, room.w, min(card_height(fonts, sections, pad, gap), room.h))
+    card = pygame.Rect(0, 0, width, min(card_height(fonts, sections, pad, gap), room.h))
     card.center = screen.get_rect().center
     drawn = Drawn(card)
     if card.w <= 0 or card.h <= 0:
