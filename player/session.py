@@ -285,8 +285,8 @@ class Learning:
     memory, read from the corrections folder in the background once the model is there, and
     the user's switches: on/off, forget."""
 
-    QUESTION = ("forget all corrections? Y: forget (their files are kept, in forgotten/)   D: forget and delete "
-                "the files   any other key: no")
+    # short enough for the default window's status line: cut, it lost "any other key: no"
+    QUESTION = "forget all corrections? Y: yes, keep the files in forgotten/   D: yes, delete them   any other key: no"
 
     def __init__(self, folder: Path | None, enabled: bool = True):
         self.folder, self.enabled = folder, enabled  # None: the user data folder, found at start()

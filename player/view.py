@@ -329,7 +329,11 @@ def draw_status(screen: pygame.Surface, rect: pygame.Rect, board: Board, fonts: 
     live = f"live {'on' if board.live else 'off'}"
     learned = f"{learning} (A)   \u00b7   " if learning else ""
     hints = [f"{learned}{live} (L)   \u00b7   Enter read   \u00b7   H help", f"{live} (L)  \u00b7  H help"]
-    hint = next((h for h in hints if fonts.get(14).size(h)[0] <= 0.45 * rect.w - 32), "")
+    fitting = [h for h in hints if fonts.get(14).size(h)[0] <= 0.45 * rect.w - 32]
+    # the longest hint beside which the message is whole (a question, "F: forget?", must be)
+    message_w = fonts.get(15).size(board.message)[0]
+    hint = next((h for h in fitting if message_w <= rect.w - 64 - fonts.get(14).size(h)[0]),
+                fitting[-1] if fitting else "")
     room = rect.w - 32
     if hint:
         r = text(screen, fonts, drawn, hint, 14, MUTED, midright=(rect.right - 16, rect.centery))

@@ -18,7 +18,7 @@ from player import view
 from player.app import HELP, App, Options
 from player.board import BRUSH
 from player.model import Result
-from player.session import EventLog, ModelLoader
+from player.session import EventLog, Learning, ModelLoader
 from player.view import Fonts, fit, wrap
 
 MINIMUM = (320, 240)  # digits-player --size refuses less; a running window can still be made smaller
@@ -164,6 +164,29 @@ def test_the_help_card_says_what_every_key_does_in_full(monkeypatch, size):
             assert pygame.Rect((0, 0), size).contains(card.box)
             assert len(card.texts) >= 1 + 2 * len(HELP)  # the title, every key and what it does
             assert not [words for words in cut if words in {what for _, what in HELP}], (size, cut)
+        finally:
+            pygame.quit()
+
+
+@pytest.mark.parametrize("learning", [True, False])
+def test_the_forget_question_fits_the_status_line_of_the_default_window(monkeypatch, learning):
+    cut = []
+
+    def fit_recording(font, words, width):
+        shown = fit(font, words, width)
+        if shown != words:
+            cut.append(words)
+        return shown
+
+    monkeypatch.setattr(view, "fit", fit_recording)
+    with no_hang():
+        app = open_app((1000, 640), "empty")
+        try:
+            for k in ([] if learning else [pygame.K_a]) + [pygame.K_f]:  # learning off: a longer key hint
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode="", scancode=0))
+                app.step()
+            assert app.forget_asked and app.board.message == Learning.QUESTION
+            assert "any other key: no" in Learning.QUESTION and Learning.QUESTION not in cut
         finally:
             pygame.quit()
 
