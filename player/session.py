@@ -361,12 +361,15 @@ class Learning:
         """The user clears an answer they saw and did not correct: it was right, and is learned
         softly, in memory only (player/adapt.py says why). Only an answer all of digits, read for
         the drawing as it is, with learning on and the corrections folder read (never waited
-        for: clearing must not stall). Returns the digits learned."""
+        for: clearing must not stall), and not while the user is typing a correction of it (a
+        number's first digits typed, then cleared: they said it was wrong). Returns the digits
+        learned."""
         from player import adapt
 
         result = board.result
         if (not self.enabled or not self.able or model is None or not self.done.is_set() or self.memory is None
-                or result is None or board.stale or board.correction is not None or not result.digits.isdigit()):
+                or result is None or board.stale or board.correction is not None or not result.digits.isdigit()
+                or board.label):
             return 0
         try:
             return adapt.accept(model, self.memory, board.strokes, result.digits, 2 * board.brush)

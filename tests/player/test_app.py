@@ -686,6 +686,20 @@ def test_an_answer_cleared_without_a_correction_is_learned_in_memory_only(learni
     assert len(a.learning.memory) == 0
 
 
+def test_an_answer_whose_correction_was_begun_is_not_learned_as_right(learning_app, tmp_path):
+    # "11" read; the user types "4" of "42" (so it was wrong), then clears: that was learned as
+    # an accepted answer, teaching the player the very reading the user had started to correct
+    a = learning_app
+    draw(a, ELEVEN)
+    key(a, pygame.K_RETURN)
+    assert a.board.result.digits == "11"
+    key(a, pygame.K_4)
+    assert a.board.label == "4"
+    key(a, pygame.K_ESCAPE)
+    assert a.learning.memory.accepted() == 0 and a.learning.status() == "learning from 0 corrections"
+    assert not (tmp_path / "corrections").exists()
+
+
 def test_forget_asks_first_and_keeps_the_files_unless_told(learning_app, tmp_path):
     a, folder = learning_app, tmp_path / "corrections"
     correct(a, ONE, pygame.K_7)
