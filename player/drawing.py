@@ -195,6 +195,8 @@ def read_at_most(path: str | Path, limit: int) -> bytes:
 
 
 def too_large(size: int | None, limit: int = MAX_BYTES, what: str = "a drawing") -> str:
+    if size is not None and f"{size / 1e6:.1f}" == f"{limit / 1e6:.1f}":  # not "4.0 MB (... at most 4 MB)"
+        return f"too large: {size:,} bytes ({what} is at most {limit:,})"
     amount = f"{size / 1e6:.1f} MB" if size is not None else f"more than {limit / 1e6:.0f} MB"
     return f"too large: {amount} ({what} is at most {limit / 1e6:.0f} MB)"
 

@@ -292,8 +292,12 @@ def test_a_drawing_file_too_large_is_refused_before_it_is_parsed(tmp_path, monke
     monkeypatch.setattr(drawing.json, "loads", lambda data: pytest.fail("parsed a file over the limit"))
     with pytest.raises(DrawingError) as e:
         load_drawing(path)
-    assert str(e.value) == f"{path}: too large: {path.stat().st_size / 1e6:.1f} MB (a drawing is at most " \
-                           f"{drawing.MAX_BYTES / 1e6:.0f} MB)"
+    # just over the limit: in bytes, where "4.0 MB (a drawing is at most 4 MB)" looked within it
+    assert str(e.value) == f"{path}: too large: {path.stat().st_size:,} bytes (a drawing is at most 4,000,000)"
+    path.write_bytes(b" " * 5_000_000)
+    with pytest.raises(DrawingError) as e:
+        load_drawing(path)
+    assert str(e.value) == f"{path}: too large: 5.0 MB (a drawing is at most 4 MB)"
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
