@@ -310,7 +310,8 @@ class Learning:
             try:
                 self.memory, self.problems = adapt.load(model, self.folder)
             except Exception as e:  # a model failing on a correction: learning is off, the player works
-                self.memory, self.problems = adapt.Memory(), [f"cannot learn from {self.folder}: {e}"]
+                reason = getattr(e, "strerror", None) or f"{type(e).__name__}: {first_line(e)}"
+                self.memory, self.problems = adapt.Memory(), [f"cannot learn from {self.folder}: {reason}"]
             finally:
                 self.done.set()
             for problem in self.problems:
@@ -390,7 +391,11 @@ class Learning:
         if self.memory is not None:
             self.memory.forget()
         kept, moved, failed = self.folder / "forgotten", 0, 0
-        for source in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+        try:
+            sources = sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
+        except OSError as e:  # a folder above it that may not be read: is_dir raises (Python 3.11)
+            return f"forgot the corrections learned; their files in {self.folder} cannot be read ({e.strerror or e})"
+        for source in sources:
             try:
                 if delete:
                     source.with_suffix(".png").unlink(missing_ok=True)

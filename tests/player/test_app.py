@@ -700,6 +700,37 @@ def test_an_answer_whose_correction_was_begun_is_not_learned_as_right(learning_a
     assert not (tmp_path / "corrections").exists()
 
 
+def test_a_corrections_folder_that_may_not_be_read_is_one_line_not_a_crash(tmp_path, monkeypatch, capsys):
+    # --corrections-dir under a folder without read permission: Path.exists/is_dir raise
+    # PermissionError. Reading it said "[Errno 13] Permission denied: '...'", and F, Y ended the
+    # player with "internal error: PermissionError"
+    folder = tmp_path / "corrections"
+    exists, is_dir = Path.exists, Path.is_dir
+
+    def locked(real):
+        def check(path):
+            if path == folder:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+        return check
+
+    monkeypatch.setattr(Path, "exists", locked(exists))
+    monkeypatch.setattr(Path, "is_dir", locked(is_dir))
+    a = open_app(LearningModel(), tmp_path)
+    try:
+        a.learning.done.wait(10)
+        assert capsys.readouterr().err == (f"digits-player: cannot learn from {folder}: Permission denied "
+                                           "(correction not used)\n")
+        draw(a, ONE)
+        key(a, pygame.K_RETURN)
+        key(a, pygame.K_f)
+        key(a, pygame.K_y)
+        assert a.running and a.board.message == (f"forgot the corrections learned; their files in {folder} "
+                                                 "cannot be read (Permission denied)")
+    finally:
+        pygame.quit()
+
+
 def test_forget_asks_first_and_keeps_the_files_unless_told(learning_app, tmp_path):
     a, folder = learning_app, tmp_path / "corrections"
     correct(a, ONE, pygame.K_7)
