@@ -731,6 +731,20 @@ def test_a_corrections_folder_that_may_not_be_read_is_one_line_not_a_crash(tmp_p
         pygame.quit()
 
 
+@pytest.mark.parametrize("answer, deleted", [(pygame.K_y, False), (pygame.K_d, True)])
+def test_forget_answered_with_shift_held(learning_app, tmp_path, answer, deleted):
+    # the question says "Y: ..., D: ...": typed as capitals, the Shift key came first and was
+    # taken as "any other key: no"
+    a, folder = learning_app, tmp_path / "corrections"
+    correct(a, ONE, pygame.K_7)
+    key(a, pygame.K_f)
+    key(a, pygame.K_LSHIFT, pygame.KMOD_LSHIFT)
+    assert a.forget_asked and "forget" in a.board.message
+    key(a, answer, pygame.KMOD_LSHIFT)
+    assert len(a.learning.memory) == 0 and not list(folder.glob("*.json"))
+    assert (folder / "forgotten").exists() != deleted
+
+
 def test_forget_asks_first_and_keeps_the_files_unless_told(learning_app, tmp_path):
     a, folder = learning_app, tmp_path / "corrections"
     correct(a, ONE, pygame.K_7)
