@@ -348,12 +348,13 @@ class Learning:
         if replaces is not None:
             for old in (Path(replaces), Path(replaces).with_suffix(".png")):
                 old.unlink(missing_ok=True)
+            if self._thread is not None:  # learned before, maybe with learning on then: gone with its file
+                self.done.wait()
+                self.memory.forget(replaces)
         if not self.enabled or model is None:
             return 0
         self.start(model)
         self.done.wait()  # a correction saved while the folder is still being read: learned after it
-        if replaces is not None:
-            self.memory.forget(replaces)
         if not self.able:
             return 0
         return adapt.learn(model, self.memory, board.strokes, label, str(path), 2 * board.brush)

@@ -662,6 +662,19 @@ def test_typing_again_replaces_the_correction_of_the_same_drawing(learning_app, 
     assert len(list((tmp_path / "corrections").glob("*.json"))) == 2
 
 
+def test_a_correction_replaced_with_learning_off_is_not_learned_when_it_is_on_again(learning_app, tmp_path):
+    # 7 typed (learned), learning off, 3 typed: the 7's files were deleted but it stayed in the
+    # memory, and with learning on again the drawing read 7, the answer the user had taken back
+    a = learning_app
+    correct(a, ONE, pygame.K_7)
+    assert a.board.result.digits == "7"
+    key(a, pygame.K_a)
+    key(a, pygame.K_3)
+    assert [p.name[:7] for p in (tmp_path / "corrections").glob("*.json")] == ["label-3"]
+    key(a, pygame.K_a)
+    assert a.learning.memory.corrections() == 0 and a.board.result.digits == "1"
+
+
 def test_an_answer_cleared_without_a_correction_is_learned_in_memory_only(learning_app, tmp_path):
     a = learning_app
     draw(a, ONE)
