@@ -21,7 +21,8 @@ def probability(text: str) -> float:
 
 
 def window_size(text: str) -> tuple[int, int]:
-    """argparse type for the player's --size: WIDTHxHEIGHT, at least 320x240."""
+    """argparse type for the player's --size: WIDTHxHEIGHT, at least 320x240 and at most
+    16384x16384 (SDL's largest window: beyond it the window cannot be made at all)."""
     import argparse
 
     try:
@@ -30,6 +31,8 @@ def window_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, like 1000x640, got {text!r}") from None
     if w < 320 or h < 240:
         raise argparse.ArgumentTypeError(f"window too small: {w}x{h} (at least 320x240)")
+    if w > 16384 or h > 16384:
+        raise argparse.ArgumentTypeError(f"window too large: {w}x{h} (at most 16384x16384)")
     return w, h
 
 

@@ -95,6 +95,11 @@ LIVE_INTERVAL = 0.25  # seconds between live recognitions while the pen moves: e
 FPS = 60
 WINDOW_TITLE = "digits"
 
+# keys that only change what another key means: pressed on their own they answer nothing (Shift
+# before the Y of "forget? Y: yes")
+MODIFIER_KEYS = {pygame.K_LSHIFT, pygame.K_RSHIFT, pygame.K_LCTRL, pygame.K_RCTRL, pygame.K_LALT, pygame.K_RALT,
+                 pygame.K_LMETA, pygame.K_RMETA, pygame.K_LSUPER, pygame.K_RSUPER, pygame.K_CAPSLOCK,
+                 pygame.K_NUMLOCK, pygame.K_MODE}
 # the number row and the keypad (whose codes are not in digit order: SDL puts KP_0 after KP_9)
 DIGIT_KEYS = {getattr(pygame, f"K_{prefix}{d}"): str(d) for d in range(10) for prefix in ("", "KP")}
 
@@ -263,6 +268,8 @@ class App:
     def handle_key(self, key: int, mod: int = 0) -> None:
         board = self.board
         ctrl = bool(mod & pygame.KMOD_CTRL)
+        if key in MODIFIER_KEYS:
+            return
         if self.forget_asked:  # F asked "forget?": Y forgets, D deletes too, any other key keeps (Enter reads again)
             self.forget_asked = False
             board.say(self.learning.answer(pygame.key.name(key)))
@@ -493,6 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pygame.quit()  # the window goes at once; then a model still loading or reading is let finish,
         app.loader.join(10)  # since exiting under onnxruntime's threads can abort ("terminate called")
         app.reader.stop(10)
+        app.learning.join(10)  # the corrections folder being read runs the model too
 
 
 if __name__ == "__main__":

@@ -43,6 +43,11 @@ class Board:
     # all of it again, where otherwise it only adds what is new; an answer for the drawing as it
     # was before is dropped
     rewrites: int = 0
+    # the part of the canvas the drawing must stay inside when the window is resized: the whole
+    # canvas as it was when ink was last added, scaled with the drawing since (None: the canvas
+    # as it is). Scaling by it rather than by the last canvas makes a resize undoable: a window
+    # made narrower and then as wide again shows the drawing as it was, not shrunk for good.
+    frame: tuple[float, float] | None = None
 
     # -- drawing
 
@@ -66,6 +71,7 @@ class Board:
             self.say(FULL, error=True)
             return
         self.current = [(float(x), float(y))]
+        self.frame = None  # new ink, anywhere on the canvas as it is now
         self._changed()
 
     def pen_move(self, x: float, y: float) -> None:
@@ -109,7 +115,7 @@ class Board:
         self.say("undone")
 
     def clear(self) -> None:
-        self.strokes, self.current = [], None
+        self.strokes, self.current, self.frame = [], None, None
         self.result, self.groups, self.focus, self.label = None, [], 0, ""
         self._changed(rewrite=True)
         self.say("cleared")
@@ -175,11 +181,15 @@ class Board:
 
     def resize(self, size: tuple[int, int]) -> None:
         """The canvas changed size: scale the drawing with it (evenly, so digits keep their
-        shape), so that shrinking the window never pushes ink out of sight."""
+        shape), so that shrinking the window never pushes ink out of sight. The scale fits the
+        drawing's frame into the new canvas, so sizes visited on the way do not add up: back at
+        a size, the drawing is as it was there."""
         size = (max(int(size[0]), 1), max(int(size[1]), 1))
         if size == tuple(self.size):
             return
-        s = min(size[0] / self.size[0], size[1] / self.size[1])
+        fw, fh = self.frame or self.size
+        s = min(size[0] / fw, size[1] / fh)
+        self.frame = None if self.empty else (fw * s, fh * s)
         self.strokes = [[(x * s, y * s) for x, y in stroke] for stroke in self.strokes]
         if self.current:
             self.current = [(x * s, y * s) for x, y in self.current]

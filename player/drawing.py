@@ -125,9 +125,14 @@ def decode_drawing(data: bytes, arrays: bool = False) -> Drawing:
     (strokes as (n, 2) arrays if `arrays`); ValueError with the reason in one line if unusable."""
     if len(data) > MAX_BYTES:
         raise ValueError(too_large(len(data)))
+    if not data:
+        raise ValueError("not JSON (the file is empty)")
     try:
         decoded = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except UnicodeDecodeError as e:  # Python's codec wording ("invalid continuation byte") says little
+        raise ValueError(f"not JSON (not {e.encoding.upper()} text: byte 0x{e.object[e.start]:02x} at offset "
+                         f"{e.start:,})") from None
+    except json.JSONDecodeError as e:
         raise ValueError(f"not JSON ({first_line(e)})") from None
     except RecursionError:
         raise ValueError("not JSON (nested too deeply to read)") from None
@@ -190,6 +195,8 @@ def read_at_most(path: str | Path, limit: int) -> bytes:
 
 
 def too_large(size: int | None, limit: int = MAX_BYTES, what: str = "a drawing") -> str:
+    if size is not None and f"{size / 1e6:.1f}" == f"{limit / 1e6:.1f}":  # not "4.0 MB (... at most 4 MB)"
+        return f"too large: {size:,} bytes ({what} is at most {limit:,})"
     amount = f"{size / 1e6:.1f} MB" if size is not None else f"more than {limit / 1e6:.0f} MB"
     return f"too large: {amount} ({what} is at most {limit / 1e6:.0f} MB)"
 

@@ -91,8 +91,14 @@ class Model:
         import onnxruntime as ort  # heavy-ish: imported when the model is loaded, not at app start
 
         self.path = Path(path) if path else find_model()
-        if not self.path.is_file():
-            raise ModelError(f"{self.path}: model file not found")
+        try:
+            if not self.path.is_file():
+                raise ModelError(f"{self.path}: model file not found")
+            # onnxruntime says "system error number 13" of a file it may not read: found here instead
+            with open(self.path, "rb"):
+                pass
+        except OSError as e:  # is_file raises too, under a folder that may not be read (Python 3.11)
+            raise ModelError(f"{self.path}: cannot read ({e.strerror or e})") from None
         options = ort.SessionOptions()
         # onnxruntime's own thread count (one per core) measured fastest on an idle 2-core machine:
         # 0.18 ms per digit vs 0.21 ms with one thread, 7.3 vs 12.8 ms for 64 (benchmarks/latency.py)

@@ -287,7 +287,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     memory, bad_corrections = None, []
     if args.corrections:
-        if not args.corrections.is_dir():
+        try:
+            is_dir = args.corrections.is_dir()
+        except OSError as e:  # a folder above it that may not be read: Python 3.11 raises, not False
+            print(f"digits-predict: {args.corrections}: cannot read ({e.strerror or e})", file=sys.stderr)
+            return 2
+        if not is_dir:
             print(f"digits-predict: {args.corrections}: not a folder of corrections", file=sys.stderr)
             return 2
         if not model.has_features:

@@ -285,8 +285,8 @@ class Learning:
     memory, read from the corrections folder in the background once the model is there, and
     the user's switches: on/off, forget."""
 
-    QUESTION = ("forget all corrections? Y: forget (their files are kept, in forgotten/)   D: forget and delete "
-                "the files   any other key: no")
+    # short enough for the default window's status line: cut, it lost "any other key: no"
+    QUESTION = "forget all corrections? Y: yes, keep the files in forgotten/   D: yes, delete them   any other key: no"
 
     def __init__(self, folder: Path | None, enabled: bool = True):
         self.folder, self.enabled = folder, enabled  # None: the user data folder, found at start()
@@ -310,7 +310,8 @@ class Learning:
             try:
                 self.memory, self.problems = adapt.load(model, self.folder)
             except Exception as e:  # a model failing on a correction: learning is off, the player works
-                self.memory, self.problems = adapt.Memory(), [f"cannot learn from {self.folder}: {e}"]
+                reason = getattr(e, "strerror", None) or f"{type(e).__name__}: {first_line(e)}"
+                self.memory, self.problems = adapt.Memory(), [f"cannot learn from {self.folder}: {reason}"]
             finally:
                 self.done.set()
             for problem in self.problems:
@@ -318,6 +319,12 @@ class Learning:
 
         self._thread = threading.Thread(target=load, name="corrections-loader", daemon=True)
         self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Let the corrections being read finish: it runs the model, and exiting under
+        onnxruntime's threads can abort ("terminate called without an active exception")."""
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def in_use(self):
         """The memory that adapts the answers now (adapt.Memory), or None: the model as it is."""
@@ -341,12 +348,13 @@ class Learning:
         if replaces is not None:
             for old in (Path(replaces), Path(replaces).with_suffix(".png")):
                 old.unlink(missing_ok=True)
+            if self._thread is not None:  # learned before, maybe with learning on then: gone with its file
+                self.done.wait()
+                self.memory.forget(replaces)
         if not self.enabled or model is None:
             return 0
         self.start(model)
         self.done.wait()  # a correction saved while the folder is still being read: learned after it
-        if replaces is not None:
-            self.memory.forget(replaces)
         if not self.able:
             return 0
         return adapt.learn(model, self.memory, board.strokes, label, str(path), 2 * board.brush)
@@ -355,12 +363,15 @@ class Learning:
         """The user clears an answer they saw and did not correct: it was right, and is learned
         softly, in memory only (player/adapt.py says why). Only an answer all of digits, read for
         the drawing as it is, with learning on and the corrections folder read (never waited
-        for: clearing must not stall). Returns the digits learned."""
+        for: clearing must not stall), and not while the user is typing a correction of it (a
+        number's first digits typed, then cleared: they said it was wrong). Returns the digits
+        learned."""
         from player import adapt
 
         result = board.result
         if (not self.enabled or not self.able or model is None or not self.done.is_set() or self.memory is None
-                or result is None or board.stale or board.correction is not None or not result.digits.isdigit()):
+                or result is None or board.stale or board.correction is not None or not result.digits.isdigit()
+                or board.label):
             return 0
         try:
             return adapt.accept(model, self.memory, board.strokes, result.digits, 2 * board.brush)
@@ -381,7 +392,11 @@ class Learning:
         if self.memory is not None:
             self.memory.forget()
         kept, moved, failed = self.folder / "forgotten", 0, 0
-        for source in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+        try:
+            sources = sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
+        except OSError as e:  # a folder above it that may not be read: is_dir raises (Python 3.11)
+            return f"forgot the corrections learned; their files in {self.folder} cannot be read ({e.strerror or e})"
+        for source in sources:
             try:
                 if delete:
                     source.with_suffix(".png").unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from player.board import Board
+from player.errors import first_line
 from player.icon import icon
 from player.ink import Ink
 
@@ -103,7 +104,10 @@ def open_display(size: tuple[int, int], title: str) -> pygame.Surface:
         os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
     pygame.display.set_caption(title)
     pygame.display.set_icon(icon())  # before the window exists, as SDL wants it
-    return pygame.display.set_mode(size, pygame.RESIZABLE)
+    try:
+        return pygame.display.set_mode(size, pygame.RESIZABLE)
+    except pygame.error as e:  # there is a display: it would not give a window of this size
+        raise NoDisplay(f"cannot open a {size[0]}x{size[1]} window ({first_line(e)})") from None
 
 
 @dataclass
@@ -325,7 +329,11 @@ def draw_status(screen: pygame.Surface, rect: pygame.Rect, board: Board, fonts: 
     live = f"live {'on' if board.live else 'off'}"
     learned = f"{learning} (A)   \u00b7   " if learning else ""
     hints = [f"{learned}{live} (L)   \u00b7   Enter read   \u00b7   H help", f"{live} (L)  \u00b7  H help"]
-    hint = next((h for h in hints if fonts.get(14).size(h)[0] <= 0.45 * rect.w - 32), "")
+    fitting = [h for h in hints if fonts.get(14).size(h)[0] <= 0.45 * rect.w - 32]
+    # the longest hint beside which the message is whole (a question, "F: forget?", must be)
+    message_w = fonts.get(15).size(board.message)[0]
+    hint = next((h for h in fitting if message_w <= rect.w - 64 - fonts.get(14).size(h)[0]),
+                fitting[-1] if fitting else "")
     room = rect.w - 32
     if hint:
         r = text(screen, fonts, drawn, hint, 14, MUTED, midright=(rect.right - 16, rect.centery))
@@ -368,27 +376,32 @@ def card_height(fonts: Fonts, sections: list[list[tuple]], pad: int, gap: int) -
 def draw_help(screen: pygame.Surface, fonts: Fonts, title: str, keys: Sequence[tuple[str, str]],
               notes: Sequence[str]) -> Drawn:
     """The help card over a shaded window: a title, what each key does, then notes (the model,
-    or why it failed, wrapped to the card). A small window gets smaller type, and if even that
-    is too big, fewer keys: the notes may say why nothing works, so they stay."""
+    or why it failed, wrapped to the card). The card is 640 px wide, wider where a key's line
+    needs it and the window has room. A small window gets smaller type, down to where every
+    line fits; if even the smallest is too big, fewer keys (the notes may say why nothing
+    works, so they stay), and lines cut with "..."."""
     shade = pygame.Surface(screen.get_size(), pygame.SRCALPHA)
     shade.fill((0, 0, 0, 170))
     screen.blit(shade, (0, 0))
     margin = min(20, screen.get_height() // 20)
-    room = pygame.Rect(0, 0, min(640, screen.get_width() - 2 * margin), screen.get_height() - 2 * margin)
+    room = pygame.Rect(0, 0, screen.get_width() - 2 * margin, screen.get_height() - 2 * margin)
     for scale in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):  # the largest type at which it all fits
         pad, gap = int(22 * scale), int(8 * scale)  # around the card; between rows (twice that between sections)
         title_size, key_size, note_size = (max(int(s * scale), 7) for s in (22, 15, 14))
         key_w = max(fonts.get(key_size, True).size(k)[0] for k, _ in keys) + int(24 * scale)
-        lines = [line for note in notes for line in wrap(fonts.get(note_size), note, room.w - 2 * pad)]
+        rows_w = max([key_w + fonts.get(key_size).size(what)[0] for _, what in keys]
+                     + [fonts.get(title_size, True).size(title)[0]])
+        width = min(max(640, rows_w + 2 * pad), room.w)
+        lines = [line for note in notes for line in wrap(fonts.get(note_size), note, width - 2 * pad)]
         # rows of (text, what it does, size, bold, colour), in sections
         sections = [[(title, "", title_size, True, TEXT)],
                     [(k, what, key_size, True, ACCENT) for k, what in keys],
                     [(line, "", note_size, False, MUTED) for line in lines]]
-        if card_height(fonts, sections, pad, gap) <= room.h:
+        if card_height(fonts, sections, pad, gap) <= room.h and rows_w <= width - 2 * pad:
             break
     while sections[1] and card_height(fonts, sections, pad, gap) > room.h:
         sections[1].pop()
-    card = pygame.Rect(0, 0, room.w, min(card_height(fonts, sections, pad, gap), room.h))
+    card = pygame.Rect(0, 0, width, min(card_height(fonts, sections, pad, gap), room.h))
     card.center = screen.get_rect().center
     drawn = Drawn(card)
     if card.w <= 0 or card.h <= 0:

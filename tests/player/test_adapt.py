@@ -363,6 +363,22 @@ def test_predict_refuses_a_corrections_path_that_is_no_folder(tiny, tmp_path, ca
     assert code == 2 and out == [] and len(err) == 1 and "nowhere" in err[0]
 
 
+def test_predict_says_a_corrections_path_it_may_not_look_at_in_one_line(tiny, tmp_path, capsys, monkeypatch):
+    # --corrections under a folder without read permission: Path.is_dir raised PermissionError,
+    # and digits-predict ended in a traceback
+    folder = tmp_path / "locked" / "corrections"
+    is_dir = Path.is_dir
+
+    def locked(path):
+        if path == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        return is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", locked)
+    code, out, err = run(capsys, "--model", tiny, "--corrections", folder, ONE)
+    assert (code, out, err) == (2, [], [f"digits-predict: {folder}: cannot read (Permission denied)"])
+
+
 def test_predict_says_when_the_model_cannot_use_corrections(tiny_without_features, tmp_path, capsys):
     folder = tmp_path / "corrections"
     folder.mkdir()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,32 @@ def test_load_and_resize_keep_the_drawing_in_view():
     b.resize((300, 300))
     assert b.strokes == [[(75.0, 0.0), (225.0, 150.0)]]  # evenly scaled by the smaller ratio
     assert b.size == (300, 300)
+
+
+def test_a_resize_undone_gives_the_drawing_back_as_it_was():
+    # each resize scaled by the smaller ratio from the canvas before it: a window made half as
+    # wide and then as wide again kept the drawing at half its size, and a trip through a tiny
+    # window left a dot in the corner, read as a click
+    b = Board(size=(600, 500))
+    b.pen_down(100, 100)
+    b.pen_move(500, 450)
+    b.pen_up()
+    drawn = [list(s) for s in b.strokes]
+    for sizes in ([(300, 500), (600, 500)], [(1, 1), (2000, 64), (64, 1900), (600, 500)],
+                  [(1200, 500), (1200, 1000), (600, 500)]):
+        for size in sizes:
+            b.resize(size)
+            for x, y in b.strokes[0]:  # in view at every size on the way
+                assert 0 <= x <= size[0] + 1e-9 and 0 <= y <= size[1] + 1e-9, (size, x, y)
+        np.testing.assert_allclose(np.array(b.strokes), np.array(drawn), atol=1e-6, err_msg=str(sizes))
+    b.resize((1200, 1000))  # twice as large: twice the drawing
+    np.testing.assert_allclose(np.array(b.strokes), 2 * np.array(drawn), atol=1e-6)
+    b.resize((2400, 1000))  # only wider: no larger
+    np.testing.assert_allclose(np.array(b.strokes), 2 * np.array(drawn), atol=1e-6)
+    b.pen_down(2300, 900)  # ink where the wide canvas has room: shrinking keeps it in view too
+    b.pen_up()
+    b.resize((1200, 1000))
+    assert max(x for s in b.strokes for x, _ in s) <= 1200
 
 
 def test_correction_labels_for_one_and_several_digits():
@@ -440,6 +467,43 @@ def test_no_display_exits_2(monkeypatch, capsys, driver):
     assert capsys.readouterr().err == f"digits-player: {player_app.NO_DISPLAY}\n"
 
 
+def test_quitting_lets_the_corrections_being_learned_finish(monkeypatch, tmp_path):
+    # the corrections folder is read, through the model, in a thread of its own once the model is
+    # there; quitting while it ran left onnxruntime working under an exiting interpreter, and the
+    # player aborted ("terminate called without an active exception", exit status 134)
+    from player import adapt
+
+    started, finished = threading.Event(), threading.Event()
+
+    def load(model, folder):
+        started.set()
+        time.sleep(0.5)
+        finished.set()
+        return adapt.Memory(), []
+
+    monkeypatch.setattr(adapt, "load", load)
+    monkeypatch.setattr(ModelLoader, "from_path", classmethod(lambda cls, path: ModelLoader.of(FakeModel())))
+    assert main(["--max-frames", "2", "--corrections-dir", str(tmp_path)]) == 0
+    assert started.is_set() and finished.is_set()
+
+
+@pytest.mark.parametrize("size", ["99999x99999", "16385x300"])
+def test_a_window_too_large_is_refused_naming_the_size(capsys, size):
+    # SDL refuses windows over 16384 px a side: that was reported as "no display available"
+    with pytest.raises(SystemExit) as e:
+        main(["--size", size, "--max-frames", "1"])
+    assert e.value.code == 2 and f"window too large: {size} (at most 16384x16384)" in capsys.readouterr().err
+
+
+def test_a_window_the_display_refuses_is_not_called_no_display(monkeypatch, capsys):
+    def refuse(size, flags=0):
+        raise pygame.error("Window is too large.")
+
+    monkeypatch.setattr(pygame.display, "set_mode", refuse)
+    assert main(["--size", "800x600", "--max-frames", "1"]) == 2
+    assert capsys.readouterr().err == "digits-player: cannot open a 800x600 window (Window is too large.)\n"
+
+
 def run_player(*args: str, timeout: float = 60, **env: str | None) -> subprocess.CompletedProcess:
     """`python -m player ARGS` in a fresh process; a hang is a failure, not a test run that never ends."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy", **env}
@@ -598,6 +662,19 @@ def test_typing_again_replaces_the_correction_of_the_same_drawing(learning_app, 
     assert len(list((tmp_path / "corrections").glob("*.json"))) == 2
 
 
+def test_a_correction_replaced_with_learning_off_is_not_learned_when_it_is_on_again(learning_app, tmp_path):
+    # 7 typed (learned), learning off, 3 typed: the 7's files were deleted but it stayed in the
+    # memory, and with learning on again the drawing read 7, the answer the user had taken back
+    a = learning_app
+    correct(a, ONE, pygame.K_7)
+    assert a.board.result.digits == "7"
+    key(a, pygame.K_a)
+    key(a, pygame.K_3)
+    assert [p.name[:7] for p in (tmp_path / "corrections").glob("*.json")] == ["label-3"]
+    key(a, pygame.K_a)
+    assert a.learning.memory.corrections() == 0 and a.board.result.digits == "1"
+
+
 def test_an_answer_cleared_without_a_correction_is_learned_in_memory_only(learning_app, tmp_path):
     a = learning_app
     draw(a, ONE)
@@ -620,6 +697,65 @@ def test_an_answer_cleared_without_a_correction_is_learned_in_memory_only(learni
     key(a, pygame.K_f)
     key(a, pygame.K_y)  # forgetting forgets accepted answers too
     assert len(a.learning.memory) == 0
+
+
+def test_an_answer_whose_correction_was_begun_is_not_learned_as_right(learning_app, tmp_path):
+    # "11" read; the user types "4" of "42" (so it was wrong), then clears: that was learned as
+    # an accepted answer, teaching the player the very reading the user had started to correct
+    a = learning_app
+    draw(a, ELEVEN)
+    key(a, pygame.K_RETURN)
+    assert a.board.result.digits == "11"
+    key(a, pygame.K_4)
+    assert a.board.label == "4"
+    key(a, pygame.K_ESCAPE)
+    assert a.learning.memory.accepted() == 0 and a.learning.status() == "learning from 0 corrections"
+    assert not (tmp_path / "corrections").exists()
+
+
+def test_a_corrections_folder_that_may_not_be_read_is_one_line_not_a_crash(tmp_path, monkeypatch, capsys):
+    # --corrections-dir under a folder without read permission: Path.exists/is_dir raise
+    # PermissionError. Reading it said "[Errno 13] Permission denied: '...'", and F, Y ended the
+    # player with "internal error: PermissionError"
+    folder = tmp_path / "corrections"
+    exists, is_dir = Path.exists, Path.is_dir
+
+    def locked(real):
+        def check(path):
+            if path == folder:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+        return check
+
+    monkeypatch.setattr(Path, "exists", locked(exists))
+    monkeypatch.setattr(Path, "is_dir", locked(is_dir))
+    a = open_app(LearningModel(), tmp_path)
+    try:
+        a.learning.done.wait(10)
+        assert capsys.readouterr().err == (f"digits-player: cannot learn from {folder}: Permission denied "
+                                           "(correction not used)\n")
+        draw(a, ONE)
+        key(a, pygame.K_RETURN)
+        key(a, pygame.K_f)
+        key(a, pygame.K_y)
+        assert a.running and a.board.message == (f"forgot the corrections learned; their files in {folder} "
+                                                 "cannot be read (Permission denied)")
+    finally:
+        pygame.quit()
+
+
+@pytest.mark.parametrize("answer, deleted", [(pygame.K_y, False), (pygame.K_d, True)])
+def test_forget_answered_with_shift_held(learning_app, tmp_path, answer, deleted):
+    # the question says "Y: ..., D: ...": typed as capitals, the Shift key came first and was
+    # taken as "any other key: no"
+    a, folder = learning_app, tmp_path / "corrections"
+    correct(a, ONE, pygame.K_7)
+    key(a, pygame.K_f)
+    key(a, pygame.K_LSHIFT, pygame.KMOD_LSHIFT)
+    assert a.forget_asked and "forget" in a.board.message
+    key(a, answer, pygame.KMOD_LSHIFT)
+    assert len(a.learning.memory) == 0 and not list(folder.glob("*.json"))
+    assert (folder / "forgotten").exists() != deleted
 
 
 def test_forget_asks_first_and_keeps_the_files_unless_told(learning_app, tmp_path):

@@ -131,6 +131,26 @@ def test_load_rejects_with_one_line_naming_the_file(tmp_path, case):
 
 
 @pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "not JSON (the file is empty)"),
+        (b'{"canvas": [480, 480], "strokes": [], "label": "\xe9"}',
+         "not JSON (not UTF-8 text: byte 0xe9 at offset 48)"),
+        (b"\x80{}", "not JSON (not UTF-8 text: byte 0x80 at offset 0)"),
+    ],
+    ids=["empty", "latin-1", "stray-byte"],
+)
+def test_empty_and_non_utf8_files_say_so_in_plain_words(tmp_path, content, message):
+    # were "not JSON (Expecting value: line 1 column 1 (char 0))" and "not JSON ('utf-8' codec
+    # can't decode byte 0xe9 in position 48: invalid continuation byte)"
+    path = tmp_path / "d.json"
+    path.write_bytes(content)
+    with pytest.raises(DrawingError) as e:
+        load_drawing(path)
+    assert str(e.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize(
     "content, reason",
     [
         (b"", "not JSON"),
@@ -272,8 +292,12 @@ def test_a_drawing_file_too_large_is_refused_before_it_is_parsed(tmp_path, monke
     monkeypatch.setattr(drawing.json, "loads", lambda data: pytest.fail("parsed a file over the limit"))
     with pytest.raises(DrawingError) as e:
         load_drawing(path)
-    assert str(e.value) == f"{path}: too large: {path.stat().st_size / 1e6:.1f} MB (a drawing is at most " \
-                           f"{drawing.MAX_BYTES / 1e6:.0f} MB)"
+    # just over the limit: in bytes, where "4.0 MB (a drawing is at most 4 MB)" looked within it
+    assert str(e.value) == f"{path}: too large: {path.stat().st_size:,} bytes (a drawing is at most 4,000,000)"
+    path.write_bytes(b" " * 5_000_000)
+    with pytest.raises(DrawingError) as e:
+        load_drawing(path)
+    assert str(e.value) == f"{path}: too large: 5.0 MB (a drawing is at most 4 MB)"
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")

@@ -188,6 +188,32 @@ def test_directory_is_not_a_model(tmp_path):
         Model(tmp_path)
 
 
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_model_that_may_not_be_read_says_so(tmp_path, monkeypatch, where):
+    # a file without read permission was "not a usable ONNX model (... failed:system error number
+    # 13)"; one under a folder without it, a PermissionError traceback from Path.is_file
+    import builtins
+
+    import player.model
+
+    path = tiny_model(tmp_path / "model.onnx")
+
+    def denied(real):
+        def check(p, *args, **kwargs):
+            if Path(p) == path:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(p, *args, **kwargs)
+        return check
+
+    if where == "file":
+        monkeypatch.setattr(player.model, "open", denied(builtins.open), raising=False)
+    else:
+        monkeypatch.setattr(Path, "is_file", denied(Path.is_file))
+    with pytest.raises(ModelError) as e:
+        Model(path)
+    assert str(e.value) == f"{path}: cannot read (Permission denied)"
+
+
 def test_find_model_honours_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DIGITS_MODEL", str(tmp_path / "mine.onnx"))
     assert find_model() == tmp_path / "mine.onnx"

@@ -2,11 +2,15 @@
 the window icon, the .desktop entry. (Building the app itself takes minutes: .ci/run does it.)"""
 
 import configparser
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pygame
+import pytest
 
 from player.icon import icon
 from player.model import MODEL_FILE, find_model
@@ -59,3 +63,36 @@ def test_desktop_entry():
     assert d["Type"] == "Application" and d["Exec"] == "digits-player" and d["Icon"] == "digits"
     assert d["StartupWMClass"] == "digits-player"  # the window class the player sets, so docks match it
     assert 'SDL_VIDEO_X11_WMCLASS", "digits-player"' in (ROOT / "player" / "app.py").read_text()
+
+
+def desktop_exec_argument(value: str) -> str:
+    r"""The one argument of an Exec= value, decoded as the Desktop Entry spec says: the string
+    escapes first (\\ is a backslash), then the quoting (\" \` \$ \\ inside "..."), %% is %."""
+    value = re.sub(r"\\(.)", lambda m: {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}[m[1]], value)
+    assert value.startswith('"') and value.endswith('"'), value
+    inner = value[1:-1]
+    assert not re.search(r'(?<!\\)["`$]', inner.replace("\\\\", "")), value  # all escaped
+    return re.sub(r'\\(["`$\\])', r"\1", inner).replace("%%", "%")
+
+
+def test_install_desktop_entry_from_a_folder_with_awkward_characters(tmp_path):
+    # the script put the folder into Exec= with sed: "&" in the path (~/Apps & Tools/) came out
+    # as the text sed had matched, and "|" stopped sed with an error
+    if shutil.which("sh") is None or shutil.which("awk") is None:
+        pytest.skip("needs sh and awk")
+    folder = tmp_path / 'Apps & Tools | 100% "mine" $HOME `x` back\\slash' / "digits"
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "packaging" / "install-desktop-entry.sh", folder)
+    shutil.copy(ROOT / "packaging" / "digits.desktop", folder)
+    (folder / "digits.png").write_bytes(b"png")
+    data = tmp_path / "data"
+    run = subprocess.run(["sh", str(folder / "install-desktop-entry.sh")], capture_output=True, text=True,
+                         env={**os.environ, "XDG_DATA_HOME": str(data)})
+    assert run.returncode == 0, run.stderr
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str
+    entry.read(data / "applications" / "digits.desktop")
+    d = entry["Desktop Entry"]
+    assert desktop_exec_argument(d["Exec"]) == str(folder / "digits-player")
+    assert d["Icon"] == "digits" and d["StartupWMClass"] == "digits-player"  # the rest as it was
+    assert (data / "icons" / "hicolor" / "64x64" / "apps" / "digits.png").read_bytes() == b"png"

@@ -14,10 +14,11 @@ import numpy as np
 import pygame
 import pytest
 
-from player.app import App, Options
+from player import view
+from player.app import HELP, App, Options
 from player.board import BRUSH
 from player.model import Result
-from player.session import EventLog, ModelLoader
+from player.session import EventLog, Learning, ModelLoader
 from player.view import Fonts, fit, wrap
 
 MINIMUM = (320, 240)  # digits-player --size refuses less; a running window can still be made smaller
@@ -136,6 +137,56 @@ def test_the_model_error_is_on_the_help_card_at_the_smallest_window():
             assert all(card.box.contains(r) for r in card.texts)
             # the title, the error wrapped over a few lines (not cut off), maybe fewer keys
             assert len(card.texts) >= 3 and card.texts[-1].bottom <= card.box.bottom
+        finally:
+            pygame.quit()
+
+
+@pytest.mark.parametrize("size", [(640, 400), (800, 500), (1000, 640), (1280, 800), (1920, 1080)])
+def test_the_help_card_says_what_every_key_does_in_full(monkeypatch, size):
+    # the card was 640 px wide at every window size: "clear (an answer you did not correct is
+    # learned as rig...", "after an answer: it was N (saves a correction, learned...", "forget
+    # it (asks f..." even in a 1920x1080 window
+    cut = []
+
+    def fit_recording(font, words, width):
+        shown = fit(font, words, width)
+        if shown != words:
+            cut.append(words)
+        return shown
+
+    monkeypatch.setattr(view, "fit", fit_recording)
+    with no_hang():
+        app = open_app(size, "empty")
+        try:
+            app.show_help = True
+            app.step()
+            card = app.window.parts["help"]
+            assert pygame.Rect((0, 0), size).contains(card.box)
+            assert len(card.texts) >= 1 + 2 * len(HELP)  # the title, every key and what it does
+            assert not [words for words in cut if words in {what for _, what in HELP}], (size, cut)
+        finally:
+            pygame.quit()
+
+
+@pytest.mark.parametrize("learning", [True, False])
+def test_the_forget_question_fits_the_status_line_of_the_default_window(monkeypatch, learning):
+    cut = []
+
+    def fit_recording(font, words, width):
+        shown = fit(font, words, width)
+        if shown != words:
+            cut.append(words)
+        return shown
+
+    monkeypatch.setattr(view, "fit", fit_recording)
+    with no_hang():
+        app = open_app((1000, 640), "empty")
+        try:
+            for k in ([] if learning else [pygame.K_a]) + [pygame.K_f]:  # learning off: a longer key hint
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode="", scancode=0))
+                app.step()
+            assert app.forget_asked and app.board.message == Learning.QUESTION
+            assert "any other key: no" in Learning.QUESTION and Learning.QUESTION not in cut
         finally:
             pygame.quit()
 
