@@ -351,6 +351,8 @@ class App:
                 self.report_error(self.loader.error)
             elif not reading.pending and board.message.startswith("loading"):
                 board.say("model ready: draw a digit or a number")
+        if self.learning.caught_up() and board.correction is not None:
+            reading.pending = True  # corrected while the corrections folder was being read: learned now
         if self.frames == 0:
             return  # nothing slow before the first frame is on screen (and "ready" comes first)
         for answer in self.reader.take():

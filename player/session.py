@@ -295,6 +295,12 @@ class Learning:
         self.done = threading.Event()
         self._thread: threading.Thread | None = None
         self.able = True  # False: the model has no features output, so nothing can be learned
+        # corrections saved while the folder is being read: (the correction replaced or None,
+        # (strokes, label, source, min_size) to learn or None), learned after the folder, so that
+        # saving one never waits for a folder of hundreds of files
+        self._queued: list[tuple] = []
+        self._lock = threading.Lock()  # the queue, and the moment the folder is done
+        self._caught_up = False  # the queue was learned: the drawing on screen is read again
 
     def start(self, model) -> None:
         """Read the corrections folder in a thread (a few hundred files take a second or two), once,
@@ -313,7 +319,9 @@ class Learning:
                 reason = getattr(e, "strerror", None) or f"{type(e).__name__}: {first_line(e)}"
                 self.memory, self.problems = adapt.Memory(), [f"cannot learn from {self.folder}: {reason}"]
             finally:
-                self.done.set()
+                with self._lock:
+                    self._learn_queued(model)
+                    self.done.set()
             for problem in self.problems:
                 warn(f"{problem} (correction not used)")
 
@@ -348,16 +356,41 @@ class Learning:
         if replaces is not None:
             for old in (Path(replaces), Path(replaces).with_suffix(".png")):
                 old.unlink(missing_ok=True)
-            if self._thread is not None:  # learned before, maybe with learning on then: gone with its file
-                self.done.wait()
-                self.memory.forget(replaces)
-        if not self.enabled or model is None:
+        teach = ([list(s) for s in board.strokes], label, str(path), 2 * board.brush)
+        if self.enabled and model is not None:
+            self.start(model)
+        with self._lock:
+            if self._thread is not None and not self.done.is_set():  # the folder is being read: after it
+                self._queued.append((replaces, teach if self.enabled and model is not None else None))
+                return 0
+        if replaces is not None and self.memory is not None:  # learned before, maybe with learning on then
+            self.memory.forget(replaces)
+        if not self.enabled or model is None or not self.able:
             return 0
-        self.start(model)
-        self.done.wait()  # a correction saved while the folder is still being read: learned after it
-        if not self.able:
-            return 0
-        return adapt.learn(model, self.memory, board.strokes, label, str(path), 2 * board.brush)
+        return adapt.learn(model, self.memory, *teach)
+
+    def _learn_queued(self, model) -> None:
+        """In the loader thread, the folder read: the corrections saved meanwhile, in order. The
+        folder may have held them already, or the ones they replace: forgotten first."""
+        from player import adapt
+
+        for replaces, teach in self._queued:
+            for source in (replaces, teach and teach[2]):
+                if source:
+                    self.memory.forget(source)
+            if teach is not None and self.able:
+                try:
+                    adapt.learn(model, self.memory, *teach)
+                except Exception as e:  # the file is saved; only learning from it failed
+                    warn(f"cannot learn from {Path(teach[2]).name}: {type(e).__name__}: {first_line(e)}")
+        self._caught_up, self._queued = bool(self._queued), []
+
+    def caught_up(self) -> bool:
+        """True once after corrections saved while the folder was being read were learned: the
+        drawing on screen, if corrected, is read again with them."""
+        with self._lock:
+            caught_up, self._caught_up = self._caught_up, False
+        return caught_up
 
     def accepted(self, model, board: Board) -> int:
         """The user clears an answer they saw and did not correct: it was right, and is learned

@@ -650,6 +650,36 @@ def test_a_correction_is_learned_at_once_and_read_again(learning_app):
     assert a.learning.status() == "learning off" and a.board.result.digits == "1"
 
 
+def test_a_correction_saved_while_the_corrections_folder_is_read_does_not_wait_for_it(tmp_path, monkeypatch):
+    """Saving a correction while the folder is still being read (hundreds of files: seconds)
+    waited for it, and the window froze; now it is learned once the folder is read, and the
+    corrected drawing is read again with it."""
+    from player import adapt
+
+    gate, load = threading.Event(), adapt.load
+    monkeypatch.setattr(adapt, "load", lambda model, folder: (gate.wait(20), load(model, folder))[1])
+    a = open_app(LearningModel(), tmp_path)
+    try:
+        settle(a)  # the model is there: the folder's reading starts, and waits at the gate
+        assert a.learning._thread is not None and not a.learning.done.is_set()
+        start = time.monotonic()
+        correct(a, ONE, pygame.K_7)  # the fake reads every digit as 1
+        key(a, pygame.K_3)  # "no, 3": replaces the 7, also before the folder is read
+        assert time.monotonic() - start < 5 and not gate.is_set()  # not frozen until the gate opened
+        assert a.board.result.digits == "1"  # not learned yet
+        gate.set()
+        assert a.learning.done.wait(10)
+        for _ in range(100):
+            settle(a)
+            if a.board.result.digits == "3":
+                break
+        assert a.board.result.digits == "3" and a.learning.memory.labels.tolist() == [3]
+        assert [p.name[:7] for p in (tmp_path / "corrections").glob("*.json")] == ["label-3"]
+    finally:
+        gate.set()
+        pygame.quit()
+
+
 def test_typing_again_replaces_the_correction_of_the_same_drawing(learning_app, tmp_path):
     a = learning_app
     correct(a, ONE, pygame.K_7)
