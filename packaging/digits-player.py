@@ -1,7 +1,7 @@
-"""PyInstaller's entry point for `digits-player` (the same main() as the console script)."""
+"""PyInstaller's entry point for `digits-player` (the same entry point as the console script)."""
 
 import sys
 
-from player.app import main
+from player.launch import player
 
-sys.exit(main())
+sys.exit(player())

@@ -1,7 +1,7 @@
-"""PyInstaller's entry point for `digits-predict` (the same main() as the console script)."""
+"""PyInstaller's entry point for `digits-predict` (the same entry point as the console script)."""
 
 import sys
 
-from player.predict import main
+from player.launch import predict
 
-sys.exit(main())
+sys.exit(predict())

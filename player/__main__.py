@@ -2,6 +2,6 @@
 
 import sys
 
-from player.app import main
+from player.launch import player
 
-sys.exit(main())
+sys.exit(player())

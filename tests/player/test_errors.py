@@ -1,5 +1,7 @@
 """player.errors.first_line: the one line every command prints from a library's exception."""
 
+import sys
+
 import pytest
 
 from player.errors import first_line
@@ -14,3 +16,23 @@ from player.errors import first_line
 ])
 def test_first_line(error, expected):
     assert first_line(error) == expected
+
+
+@pytest.mark.parametrize("program, module", [("player", "player.app"), ("predict", "player.predict")])
+def test_ctrl_c_while_the_program_still_imports_ends_it_without_a_traceback(program, module, monkeypatch):
+    """The console scripts, `python -m player` and the bundle start at player.launch: Ctrl+C
+    during the first half second (importing numpy, onnxruntime, pygame) is status 130."""
+    import builtins
+
+    from player import launch
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == module:
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert getattr(launch, program)() == 130
