@@ -92,6 +92,8 @@ class Model:
 
         self.path = Path(path) if path else find_model()
         try:
+            if self.path.is_dir():
+                raise ModelError(f"{self.path}: a folder, not an ONNX model file")
             if not self.path.is_file():
                 raise ModelError(f"{self.path}: model file not found")
             # onnxruntime says "system error number 13" of a file it may not read: found here instead

@@ -184,7 +184,7 @@ def test_truncated_model(tmp_path):
 
 
 def test_directory_is_not_a_model(tmp_path):
-    with pytest.raises(ModelError, match="not found"):
+    with pytest.raises(ModelError, match="a folder, not an ONNX model file"):
         Model(tmp_path)
 
 
