@@ -47,6 +47,7 @@ no one looks at its answers.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,10 +320,11 @@ def _signatures(model, memory: Memory, strokes, label: str, min_size: float) -> 
     return signature(model.predict_features(images)[2], images)
 
 
-def load(model, folder: str | Path) -> tuple[Memory, list[str]]:
+def load(model, folder: str | Path, stop: threading.Event | None = None) -> tuple[Memory, list[str]]:
     """The corrections in `folder` (stroke JSON with a "label"; the newest MAX_CORRECTIONS) as a
     Memory, and one line per file that could not be used, naming it. A missing folder is an
-    empty memory: no corrections yet."""
+    empty memory: no corrections yet. `stop` set (the player quits): returns at the next file,
+    with what was read so far (a folder of numbers is split file by file: a minute for 2000)."""
     folder, memory, problems = Path(folder), Memory(), []
     if not folder.exists() or not model.has_features:
         return memory, problems
@@ -333,6 +335,8 @@ def load(model, folder: str | Path) -> tuple[Memory, list[str]]:
     files.sort(key=lambda p: (_mtime(p), p.name), reverse=True)
     pending: list[tuple[str, str, np.ndarray]] = []  # (source, label, images)
     for path in files[:MAX_CORRECTIONS]:
+        if stop is not None and stop.is_set():
+            break
         try:
             drawing = load_drawing(path)
         except DrawingError as e:

@@ -301,6 +301,7 @@ class Learning:
         self._queued: list[tuple] = []
         self._lock = threading.Lock()  # the queue, and the moment the folder is done
         self._caught_up = False  # the queue was learned: the drawing on screen is read again
+        self._stop = threading.Event()  # the player quits: the folder's reading ends at the next file
 
     def start(self, model) -> None:
         """Read the corrections folder in a thread (a few hundred files take a second or two), once,
@@ -314,7 +315,7 @@ class Learning:
             from player import adapt
 
             try:
-                self.memory, self.problems = adapt.load(model, self.folder)
+                self.memory, self.problems = adapt.load(model, self.folder, self._stop)
             except Exception as e:  # a model failing on a correction: learning is off, the player works
                 reason = getattr(e, "strerror", None) or f"{type(e).__name__}: {first_line(e)}"
                 self.memory, self.problems = adapt.Memory(), [f"cannot learn from {self.folder}: {reason}"]
@@ -329,8 +330,10 @@ class Learning:
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> None:
-        """Let the corrections being read finish: it runs the model, and exiting under
-        onnxruntime's threads can abort ("terminate called without an active exception")."""
+        """The player quits: the folder's reading stops at its next file, and we wait for it: it
+        runs the model, and exiting under onnxruntime's threads can abort ("terminate called
+        without an active exception")."""
+        self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
 

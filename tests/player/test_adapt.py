@@ -327,6 +327,17 @@ def test_load_keeps_the_newest_corrections(tiny, tmp_path, monkeypatch):
     assert sorted(memory.labels.tolist()) == [2, 3]
 
 
+def test_load_stops_at_the_next_file_when_the_player_quits(tiny, tmp_path):
+    import threading
+
+    for i, label in enumerate("123"):
+        write(tmp_path / f"c{i}.json", SEVEN, label)
+    stop, model = threading.Event(), Model(tiny)
+    assert len(adapt.load(model, tmp_path, stop)[0]) == 3
+    stop.set()
+    assert len(adapt.load(model, tmp_path, stop)[0]) == 0
+
+
 # -- digits-predict --corrections
 
 

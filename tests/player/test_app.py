@@ -475,7 +475,7 @@ def test_quitting_lets_the_corrections_being_learned_finish(monkeypatch, tmp_pat
 
     started, finished = threading.Event(), threading.Event()
 
-    def load(model, folder):
+    def load(model, folder, stop=None):
         started.set()
         time.sleep(0.5)
         finished.set()
@@ -657,7 +657,7 @@ def test_a_correction_saved_while_the_corrections_folder_is_read_does_not_wait_f
     from player import adapt
 
     gate, load = threading.Event(), adapt.load
-    monkeypatch.setattr(adapt, "load", lambda model, folder: (gate.wait(20), load(model, folder))[1])
+    monkeypatch.setattr(adapt, "load", lambda model, folder, stop=None: (gate.wait(20), load(model, folder, stop))[1])
     a = open_app(LearningModel(), tmp_path)
     try:
         settle(a)  # the model is there: the folder's reading starts, and waits at the gate
