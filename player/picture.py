@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from player import segment
 from player.preprocess import BOX, IMAGE_SIZE, center_of_mass
-from player.segment import NOT_DIGIT_COST, OVERLAP, OVERLAP_COST, SMALL, SMALL_COST
+from player.segment import NOT_DIGIT
 
 SPECK = 0.05  # ink blobs smaller than this fraction of the largest blob's area are not ink
 FAINT = 0.15  # strokes this faint (fraction of the ink's level) count when they touch darker ink
@@ -57,6 +58,7 @@ MAX_CUTS = 3  # at most this many cuts per height of width, the lowest of the pr
 # (99.20% right) against 0.07% (99.50%) never splitting, with 91.8% of the pairs right; 0.5:
 # 0.10% split, 99.47% right, pairs 90.9%; 0.2: the same singles, pairs 87.8%; 0.1: pairs 53%.
 SPLIT_COST = 0.5
+LOG_SPLIT_COST = math.log(SPLIT_COST)
 _FIT_PIXELS = 5_000  # paper pixels sampled for the surface fit: plenty for six coefficients
 
 
@@ -195,43 +197,41 @@ def _span(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def choose(found: Candidates, probs: np.ndarray, not_digit: np.ndarray) -> list[int]:
-    """The candidates that make the best reading of a picture, left to right, from the model's
-    answers on them (probabilities (n, 10), not-digit probabilities (n,)).
-
-    Scored like a drawing's split (player/segment.py, `choose`): a candidate scores the model's
-    top probability times (1 - its not-digit probability), a reading the product of its parts'
-    scores, with the same priors: a part much shorter than its piece is rather a piece of a
-    digit (SMALL), and neighbours that overlap side to side by much were not written one after
-    the other (OVERLAP)."""
+    """The candidates that make the best reading of a picture, one per part to show, left to
+    right, from the model's answers on them (probabilities (n, 10), not-digit probabilities (n,)):
+    `best_split`, with each run of neighbouring parts that are no digit answered as one "?",
+    as a drawing's are (player/segment.py). The candidate of the run surest to be no digit
+    stands for it."""
     not_digit = np.asarray(not_digit, np.float64).reshape(-1)
-    digit = np.asarray(probs, np.float64).max(axis=1) * (1.0 - not_digit)
-    score = np.log(np.maximum(np.maximum(digit, NOT_DIGIT_COST * not_digit), 1e-9))
-    boxes = found.boxes
-    score += np.where(boxes[:, 3] - boxes[:, 1] < SMALL * np.asarray(found.heights), math.log(SMALL_COST), 0.0)
-    first = {}  # piece -> its first unit: each part of a piece after its first costs SPLIT_COST
+    shown: list[int] = []
+    for k in best_split(found, probs, not_digit):
+        if shown and not_digit[k] > NOT_DIGIT and not_digit[shown[-1]] > NOT_DIGIT:
+            shown[-1] = max(shown[-1], k, key=lambda c: not_digit[c])
+        else:
+            shown.append(k)
+    return shown
+
+
+def best_split(found: Candidates, probs: np.ndarray, not_digit: np.ndarray) -> list[int]:
+    """The candidates that split all the picture's units into the best reading, left to right.
+
+    Scored as a drawing's split is, by the same code (player/segment.py, `best_split`): a
+    candidate scores the model's top probability times (1 - its not-digit probability), or its
+    not-digit probability times NOT_DIGIT_COST as a "?", with the same priors: a part much
+    shorter than its piece is rather a piece of a digit (SMALL), and neighbours in one piece
+    that overlap side to side by much were not written one after the other (OVERLAP). Here
+    each part of a piece after its first also costs SPLIT_COST, and each "?" part pays
+    NOT_DIGIT_COST, even one beside another "?": a wide piece the model calls no digit is
+    mostly digits that touch, and once a "?" next to it cost nothing more, its digits were
+    lost in the "?" (benchmarks/pictures.py: numbers such as "8099" read "?" instead of "?99",
+    9 of 1,200; no picture read right more, and of 400 non-digit marks on paper one more).
+    Neighbouring "?" parts are still shown as one (`choose`)."""
+    first: dict[int, int] = {}  # piece -> its first unit
     for (i, _), n in zip(found.runs, found.pieces, strict=True):
         first.setdefault(n, i)
-    score += np.array([0.0 if i == first[n] else math.log(SPLIT_COST) for (i, _), n in zip(found.runs, found.pieces,
-                                                                                            strict=True)])
-    best, back = np.full(len(found.runs), -math.inf), [-1] * len(found.runs)
-    ending: dict[int, list[int]] = {}
-    for k, (i, j) in enumerate(found.runs):  # ordered by start: the runs ending at i are final
-        if i == 0:
-            best[k] = score[k]
-        for prev in ending.get(i, []):
-            (a0, _, a1, _), (b0, _, b1, _) = boxes[prev], boxes[k]
-            overlap = (found.pieces[prev] == found.pieces[k]
-                       and min(a1, b1) - max(a0, b0) > OVERLAP * max(a1 - a0, b1 - b0))
-            total = best[prev] + score[k] + (math.log(OVERLAP_COST) if overlap else 0.0)
-            if total > best[k]:
-                best[k], back[k] = total, prev
-        ending.setdefault(j, []).append(k)
-    k = max(ending.get(found.units, []), key=lambda k: best[k], default=-1)
-    chosen = []
-    while k >= 0:
-        chosen.append(k)
-        k = back[k]
-    return chosen[::-1]
+    part_cost = [0.0 if i == first[n] else LOG_SPLIT_COST for (i, _), n in zip(found.runs, found.pieces, strict=True)]
+    return segment.best_split(found.runs, found.units, probs, not_digit, found.boxes, found.heights, part_cost,
+                              found.pieces, marks_pay_once=False)
 
 
 def find_ink(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,9 @@ for a tight "41", nor for a "17" whose bar reaches over the 1. So we let the mod
    as one: a run of "?" parts pays NOT_DIGIT_COST once, so shading cut into several runs
    of strokes is not read as a digit found among them.
 
+`best_split` is the one copy of this scoring: pictures of touching digits (player/picture.py)
+are split by it too, their candidates cut from ink instead of strokes.
+
 The model is any `predict(images) -> (probabilities (n, 10), not_digit (n,))`; a model without
 a not-digit output passes zeros, and the segmenter still prefers the most confident split.
 """
@@ -57,6 +60,7 @@ LOG_NOT_DIGIT_COST = math.log(NOT_DIGIT_COST)
 # Each scores OVERLAP_COST / SMALL_COST (a factor on the reading's probability).
 OVERLAP, OVERLAP_COST = 0.35, 0.1
 SMALL, SMALL_COST = 0.45, 0.1
+LOG_OVERLAP_COST, LOG_SMALL_COST = math.log(OVERLAP_COST), math.log(SMALL_COST)
 NOT_DIGIT = 0.5  # a part whose not-digit probability is above this is answered "?"
 
 Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -179,52 +183,93 @@ def choose(candidates: Plan, images: np.ndarray, probs: np.ndarray, not_digit: n
             not_digit[k] = 1.0
     if len(candidates.runs) == 1:  # one candidate (most single digits): it is the reading, whatever it scores
         return [Part(candidates.groups[0], images[0], probs[0], float(not_digit[0]))]
-    digit = probs.max(axis=1) * (1.0 - not_digit)  # how sure the model is that the run is one digit
-    # each candidate is read in one of two modes: as a digit, or as ink that is no digit ("?")
-    as_digit = np.log(np.maximum(digit, 1e-9))
-    as_digit += np.array([math.log(SMALL_COST) if y1 - y0 < SMALL * candidates.height else 0.0
-                          for _, y0, _, y1 in boxes]) if len(boxes) > 1 else 0.0
+    chosen = best_split(candidates.runs, candidates.units, probs, not_digit, boxes, candidates.height)
+    return _merge_non_digits([Part(candidates.groups[k], images[k], probs[k], float(not_digit[k])) for k in chosen])
+
+
+def best_split(runs: Sequence[tuple[int, int]], units: int, probs: np.ndarray, not_digit: np.ndarray,
+               boxes: Sequence[Sequence[float]] | np.ndarray, heights: float | Sequence[float],
+               part_cost: Sequence[float] | None = None, pieces: Sequence[int] | None = None,
+               marks_pay_once: bool = True) -> list[int]:
+    """The candidates (indices into runs: units runs[k][0]:runs[k][1]) that split all the
+    units 0..units, left to right, into the reading the model is surest of. The one scoring
+    of drawings (choose) and pictures (player/picture.py):
+
+    - a candidate read as a digit scores its top probability times (1 - its not-digit
+      probability), times SMALL_COST if its box (x0, y0, x1, y1) is shorter than SMALL of
+      `heights` (the drawing's, or per candidate), times OVERLAP_COST if it overlaps the digit
+      or "?" before it side to side by more than OVERLAP;
+    - read as no digit ("?"), it scores its not-digit probability times NOT_DIGIT_COST, and
+      the overlap cost likewise; but with `marks_pay_once`, a "?" right after a "?" pays
+      neither: they are shown as one "?" (_merge_non_digits), so a run of them pays
+      NOT_DIGIT_COST once;
+    - `part_cost` (log, per candidate; pictures: the odds of one more digit in a piece of ink)
+      is paid by each candidate that begins a part, digit or "?" (and by every "?" without
+      `marks_pay_once`), not by a "?" that goes on one;
+    - `pieces` (per candidate): candidates of different pieces never overlap (a picture's
+      pieces of ink each have their own box coordinates).
+
+    A reading's score is the product of its parts' (a dynamic programme over (candidate, mode):
+    digit or "?"). No runs: no reading."""
+    if not len(runs):
+        return []
+    not_digit = np.asarray(not_digit, np.float64).reshape(-1)
+    box = np.asarray(boxes, np.float64).reshape(-1, 4)
+    digit = np.asarray(probs, np.float64).max(axis=1) * (1.0 - not_digit)  # how sure the model is of one digit
+    small = box[:, 3] - box[:, 1] < SMALL * np.asarray(heights, np.float64)
+    # log-score of each candidate read as a digit, as a "?" that begins a part, as one that goes on one
     as_mark = np.log(np.maximum(not_digit, 1e-9))
+    new_digit = np.log(np.maximum(digit, 1e-9)) + np.where(small, LOG_SMALL_COST, 0.0) + SPLIT_PENALTY
+    new_mark, more_mark = (as_mark + LOG_NOT_DIGIT_COST) + SPLIT_PENALTY, as_mark + SPLIT_PENALTY
+    if part_cost is not None:
+        new_digit, new_mark = new_digit + part_cost, new_mark + part_cost
+    new_digit, new_mark, more_mark = new_digit.tolist(), new_mark.tolist(), more_mark.tolist()
+    spans = box[:, [0, 2]].tolist()
+    piece = list(pieces) if pieces is not None else None
 
     def overlap_cost(a: int, b: int) -> float:
-        """Log-cost of candidate b following candidate a as the next digit."""
-        (a0, _, a1, _), (b0, _, b1, _) = boxes[a], boxes[b]
+        """Log-cost of candidate b following candidate a as the next part."""
+        if piece is not None and piece[a] != piece[b]:
+            return 0.0
+        (a0, a1), (b0, b1) = spans[a], spans[b]
         overlap = min(a1, b1) - max(a0, b0)
-        return math.log(OVERLAP_COST) if overlap > OVERLAP * max(a1 - a0, b1 - b0, 1e-9) else 0.0
+        return LOG_OVERLAP_COST if overlap > OVERLAP * max(a1 - a0, b1 - b0, 1e-9) else 0.0
 
     def step(prev: int, prev_mark: bool, k: int, mark: bool) -> float:
         """Log-score of reading candidate k in mode `mark` after candidate prev (-1: none).
-        A run of "?" parts becomes one "?" (_merge_non_digits), so it pays NOT_DIGIT_COST once
-        and its parts no overlap cost: hatching cut into three runs of strokes is one mark, not
-        three, and a stray "5" among them no longer beats the third NOT_DIGIT_COST."""
-        if mark and prev_mark:
-            return as_mark[k] + SPLIT_PENALTY
-        score = (as_mark[k] + LOG_NOT_DIGIT_COST) if mark else as_digit[k]
-        return score + SPLIT_PENALTY + (overlap_cost(prev, k) if prev >= 0 else 0.0)
+        A run of "?" parts is shown as one "?" (_merge_non_digits), so with marks_pay_once it
+        pays NOT_DIGIT_COST once and its parts no overlap cost: hatching cut into three runs of
+        strokes is one mark, not three, and a stray "5" among them no longer beats the third
+        NOT_DIGIT_COST."""
+        if mark and prev_mark and marks_pay_once:
+            return more_mark[k]
+        score = new_mark[k] if mark else new_digit[k]
+        return score + (overlap_cost(prev, k) if prev >= 0 else 0.0)
 
-    # dynamic programme over (candidate, mode): best[k, m], the best reading of the units up to
-    # the end of candidate k with k its last part, read as a digit (m = 0) or as a mark (m = 1)
-    runs = candidates.runs
+    # best[k][m]: the best reading of the units up to the end of candidate k with k its last
+    # part, read as a digit (m = 0) or as a mark (m = 1)
     ending: dict[int, list[int]] = {}
-    best = np.full((len(runs), 2), -math.inf)
+    best = [[-math.inf, -math.inf] for _ in runs]
     back: list[list[tuple[int, int]]] = [[(-1, 0), (-1, 0)] for _ in runs]
     for k, (i, j) in enumerate(runs):  # runs come ordered by start: those ending at i are final
         for m in (0, 1):
             if i == 0:
-                best[k, m] = step(-1, False, k, bool(m))
+                best[k][m] = step(-1, False, k, bool(m))
             for prev in ending.get(i, []):
                 for pm in (0, 1):
-                    total = best[prev, pm] + step(prev, bool(pm), k, bool(m))
-                    if total > best[k, m]:
-                        best[k, m], back[k][m] = total, (prev, pm)
+                    total = best[prev][pm] + step(prev, bool(pm), k, bool(m))
+                    if total > best[k][m]:
+                        best[k][m], back[k][m] = total, (prev, pm)
         ending.setdefault(j, []).append(k)
-    k, m = max(((k, m) for k in ending.get(candidates.units, []) for m in (0, 1)), key=lambda km: best[km])
+    last = [(k, m) for k in ending.get(units, []) for m in (0, 1)]
+    if not last:
+        return []
+    k, m = max(last, key=lambda km: best[km[0]][km[1]])
     chosen = []
     while k >= 0:
         chosen.append(k)
         k, m = back[k][m]
-    parts = [Part(candidates.groups[k], images[k], probs[k], float(not_digit[k])) for k in reversed(chosen)]
-    return _merge_non_digits(parts)
+    return chosen[::-1]
 
 
 def segment(strokes: Sequence[Stroke], predict: Predict, min_size: float = 0.0) -> list[Part]:

@@ -140,6 +140,32 @@ def test_choose_takes_the_split_the_model_is_surest_of():
     assert choose(found, *fake_answers(found, {(0, 3): 0.6, (0, 1): 0.99, (1, 3): 0.99})) == [2]
 
 
+def answers_per_candidate(table: list[tuple[float, float]]):
+    """Model answers from (top digit probability, not-digit probability) per candidate; the top digit is 5."""
+    probs = np.array([[(1 - top) / 9] * 5 + [top] + [(1 - top) / 9] * 4 for top, _ in table])
+    return probs, np.array([r for _, r in table])
+
+
+def test_neighbouring_pieces_that_are_no_digit_are_one_question_mark():
+    """As in a drawing (player/segment.py): a run of parts that are no digit is shown as one
+    "?", by the candidate surest to be none, and a digit beside them stays."""
+    found = Candidates(np.zeros((3, 28, 28), np.float32), [(0, 1), (1, 2), (2, 3)],
+                       np.array([[0, 0, 20, 20]] * 3, float), [20.0] * 3, [0, 1, 2], 3)
+    assert choose(found, *answers_per_candidate([(0.3, 0.8), (0.3, 0.95), (0.99, 0.01)])) == [1, 2]
+    assert choose(found, *answers_per_candidate([(0.3, 0.8), (0.99, 0.01), (0.3, 0.95)])) == [0, 1, 2]
+
+
+def test_touching_digits_beside_a_question_mark_are_not_lost_in_it():
+    """A piece that is no digit, then two digits that touch: whole, the model calls them no
+    digit (a merged pair), each alone a sure 9. Were a "?" beside a "?" free, as in a drawing,
+    the pair would join the first "?" ("?"); each "?" part pays, so the 9s are read ("?99")."""
+    found = Candidates(np.zeros((4, 28, 28), np.float32), [(0, 1), (1, 2), (1, 3), (2, 3)],
+                       np.array([[0, 0, 30, 90], [0, 0, 60, 90], [0, 0, 120, 90], [60, 0, 120, 90]], float),
+                       [90.0] * 4, [0, 1, 1, 1], 3)
+    probs, not_digit = answers_per_candidate([(0.4, 0.99), (1.0, 0.0), (0.4, 0.999), (1.0, 0.0)])
+    assert choose(found, probs, not_digit) == [0, 1, 3]
+
+
 def mnist_touching(digits: list[np.ndarray], overlap: int, rng, stretch: float = 1.0) -> np.ndarray:
     """MNIST digits enlarged 3x (and `stretch` times wider), each one's ink `overlap` px into
     the one before it (the digits touch or overlap side to side: no empty column between
