@@ -77,6 +77,8 @@ def parse_drawing(data, arrays: bool = False) -> Drawing:
     if w < 1 or h < 1:
         raise ValueError(f'"canvas" must be at least 1x1 pixels, got {canvas}')
     brush = _number(data.get("brush", 16.0), '"brush"')
+    if brush <= 0:  # the pen's width: dots smaller than two of it are clicks, never digits
+        raise ValueError(f'"brush" must be a width above 0 pixels, got {data["brush"]!r}')
     if not isinstance(data["strokes"], list):
         raise ValueError('"strokes" must be a list of strokes')
     if len(data["strokes"]) > MAX_STROKES:
