@@ -26,10 +26,11 @@ The choices, measured on the validation writers (benchmarks/adapt_eval.py):
   (`Memory.add`): a writer whose "3" looks like their "2" corrects that 3, and from then on
   their 2s would read 3; once a 2 of theirs was accepted (or corrected) nearby, the 3's pull is
   held to what lies closer to it than to that 2. The user's own right answers mark where a
-  correction stops being right. Measured with 73 writers of the training data as simulated
-  users (their sessions make the same kind of mistakes on look-alike digits, and the validation
-  writers too few of them to tell): with accepted answers, 227 mistakes without the limit, 202
-  with it, 230 with no learning at all; the validation writers' sessions 47 -> 46.
+  correction stops being right. The validation writers make too few such mistakes to tell;
+  the writers of the training data make them on look-alike digits and a few wrong labels
+  (`benchmarks/adapt_eval.py --training-writers`, 86 writers: 250 mistakes without learning,
+  214 with it). On 73 of them, before and after the limit, 227 and 202; the validation
+  sessions 47 and 46.
 
 The corrections folder the player writes (stroke JSON with a "label") is the memory's only
 store: it is read when the player starts and each new correction is added at once.
