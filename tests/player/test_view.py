@@ -141,20 +141,26 @@ def test_the_model_error_is_on_the_help_card_at_the_smallest_window():
             pygame.quit()
 
 
-@pytest.mark.parametrize("size", [(640, 400), (800, 500), (1000, 640), (1280, 800), (1920, 1080)])
-def test_the_help_card_says_what_every_key_does_in_full(monkeypatch, size):
-    # the card was 640 px wide at every window size: "clear (an answer you did not correct is
-    # learned as rig...", "after an answer: it was N (saves a correction, learned...", "forget
-    # it (asks f..." even in a 1920x1080 window
-    cut = []
+@pytest.fixture
+def cut(monkeypatch) -> list[str]:
+    """The texts view.fit had to shorten to fit (cut with "..."), recorded as the window draws."""
+    shortened = []
 
     def fit_recording(font, words, width):
         shown = fit(font, words, width)
         if shown != words:
-            cut.append(words)
+            shortened.append(words)
         return shown
 
     monkeypatch.setattr(view, "fit", fit_recording)
+    return shortened
+
+
+@pytest.mark.parametrize("size", [(640, 400), (800, 500), (1000, 640), (1280, 800), (1920, 1080)])
+def test_the_help_card_says_what_every_key_does_in_full(cut, size):
+    # the card was 640 px wide at every window size: "clear (an answer you did not correct is
+    # learned as rig...", "after an answer: it was N (saves a correction, learned...", "forget
+    # it (asks f..." even in a 1920x1080 window
     with no_hang():
         app = open_app(size, "empty")
         try:
@@ -169,16 +175,7 @@ def test_the_help_card_says_what_every_key_does_in_full(monkeypatch, size):
 
 
 @pytest.mark.parametrize("learning", [True, False])
-def test_the_forget_question_fits_the_status_line_of_the_default_window(monkeypatch, learning):
-    cut = []
-
-    def fit_recording(font, words, width):
-        shown = fit(font, words, width)
-        if shown != words:
-            cut.append(words)
-        return shown
-
-    monkeypatch.setattr(view, "fit", fit_recording)
+def test_the_forget_question_fits_the_status_line_of_the_default_window(cut, learning):
     with no_hang():
         app = open_app((1000, 640), "empty")
         try:
