@@ -170,11 +170,16 @@ def corrections_per_digit(model, writer: Writer, k: int) -> tuple[int, int, int]
             sum(writer.read_right(i, memory) for i in rest))
 
 
+def session_order(writer: Writer, seed: int) -> np.ndarray:
+    """The order the writer draws their digits in session `seed` (session() and unavoidable())."""
+    return np.random.default_rng(seed).permutation(len(writer))
+
+
 def session(model, writer: Writer, seed: int, accepting: bool = True, unnoticed: float = 0.0) -> int:
     """(b): all digits in a random order, each mistake corrected at once (but for a share
     `unnoticed` of them, whose answer the writer accepts), each right answer accepted if
     `accepting`; the mistakes made."""
-    order = np.random.default_rng(seed).permutation(len(writer))
+    order = session_order(writer, seed)
     missed = np.random.default_rng(1000 + seed)  # which mistakes go unnoticed
     memory, mistakes = adapt.Memory(), 0
     for i in order:
@@ -198,7 +203,7 @@ def unavoidable(writer: Writer, seeds: int) -> int:
     count = 0
     for seed in range(seeds):
         seen = set()
-        for i in np.random.default_rng(seed).permutation(len(writer)):  # the orders session() draws
+        for i in session_order(writer, seed):
             count += wrong[i] and writer.labels[i] not in seen
             seen.add(writer.labels[i])
     return count
